@@ -1,0 +1,180 @@
+import type { RelationIR, RewriteIR } from '../../../schema-dsl/index.js';
+import { ELLIPSIS, WILDCARD_ID, type Relationship } from '../../model/relationship.js';
+import { FALSE, TRUE, and, not, or, type Condition } from '../condition.js';
+import { CycleTracker, type CheckAnswer, type CheckProblem } from '../dispatch/dispatcher.js';
+import { tupleCondition, type Scope } from '../scope.js';
+
+type Results = Map<string, Condition>;
+
+/**
+ * Computes one CheckProblem over a batch of resource ids: stored relations with one batched read
+ * per subject shape, permissions by walking the rewrite tree. Every nested question goes back
+ * through the dispatcher.
+ */
+export class CheckComputer {
+  readonly #scope: Scope;
+  readonly #p: CheckProblem;
+  readonly #cycles = new CycleTracker();
+
+  constructor(scope: Scope, p: CheckProblem) {
+    this.#scope = scope;
+    this.#p = p;
+  }
+
+  async compute(): Promise<CheckAnswer> {
+    const p = this.#p;
+    const results: Results = new Map(p.resourceIds.map((id) => [id, FALSE]));
+    const s = p.subject;
+    // A userset contains itself: `group:eng#member` is a member of group:eng#member.
+    const self = s.type === p.resourceType && s.relation === p.relation && results.has(s.id);
+    if (self) results.set(s.id, TRUE);
+    const ids = p.resourceIds.filter((id) => !(self && id === s.id));
+    const m = this.#scope.schema.member(p.resourceType, p.relation);
+    if (m && ids.length) {
+      const r = m.kind === 'relation' ? await this.#relation(m, ids) : await this.#rewrite(m.rewrite, ids);
+      for (const [id, c] of r) results.set(id, c);
+    }
+    return { results, cycles: this.#cycles.without([]) };
+  }
+
+  async #dispatch(resourceType: string, resourceIds: readonly string[], relation: string): Promise<ReadonlyMap<string, Condition>> {
+    const p = this.#p;
+    const a = await this.#scope.dispatcher.check({ ...p, resourceType, resourceIds, relation, depthLeft: p.depthLeft - 1 });
+    this.#cycles.add(a.cycles);
+    return a.results;
+  }
+
+  async #relation(rel: RelationIR, ids: readonly string[]): Promise<Results> {
+    const p = this.#p;
+    const s = p.subject;
+    const results: Results = new Map(ids.map((id) => [id, FALSE]));
+    const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
+    if (direct.length) {
+      const subjectIds = direct.some((a) => a.wildcard) ? [s.id, WILDCARD_ID] : [s.id];
+      const tuples = await this.#scope.reader.query({
+        resourceType: p.resourceType,
+        resourceIds: ids,
+        relation: p.relation,
+        subjectType: s.type,
+        subjectIds,
+        subjectRelation: s.relation,
+      });
+      for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, tupleCondition(t)));
+    }
+    const usersets = new Map<string, { type: string; relation: string }>();
+    for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);
+    for (const u of usersets.values()) {
+      const pending = ids.filter((id) => results.get(id)!.op !== 'true');
+      if (!pending.length) break;
+      const tuples = (
+        await this.#scope.reader.query({
+          resourceType: p.resourceType,
+          resourceIds: pending,
+          relation: p.relation,
+          subjectType: u.type,
+          subjectRelation: u.relation,
+        })
+      ).filter((t) => !(t.subject.id === s.id && t.subject.type === s.type && t.subject.relation === s.relation));
+      if (!tuples.length) continue;
+      const answers = await this.#dispatch(u.type, unique(tuples.map((t) => t.subject.id)), u.relation);
+      for (const t of tuples) {
+        const c = and(tupleCondition(t), answers.get(t.subject.id) ?? FALSE);
+        results.set(t.resource.id, or(results.get(t.resource.id)!, c));
+      }
+    }
+    return results;
+  }
+
+  async #rewrite(e: RewriteIR, ids: readonly string[]): Promise<Results> {
+    switch (e.kind) {
+      case 'nil':
+        return new Map(ids.map((id) => [id, FALSE]));
+      case 'computed':
+        return new Map(await this.#dispatch(this.#p.resourceType, ids, e.relation));
+      case 'union':
+        return this.#union(e.children, ids);
+      case 'intersection':
+        return this.#intersection(e.children, ids);
+      case 'exclusion':
+        return this.#exclusion(e.base, e.subtract, ids);
+      case 'arrow':
+        return this.#arrow(e.tupleset, e.computed, e.fn === 'all', ids);
+      default: {
+        const never: never = e;
+        throw new Error(`unknown rewrite ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Union stops asking for an id once one branch says yes. */
+  async #union(children: readonly RewriteIR[], ids: readonly string[]): Promise<Results> {
+    const results: Results = new Map(ids.map((id) => [id, FALSE]));
+    for (const child of children) {
+      const pending = ids.filter((id) => results.get(id)!.op !== 'true');
+      if (!pending.length) break;
+      const r = await this.#rewrite(child, pending);
+      for (const [id, c] of r) results.set(id, or(results.get(id)!, c));
+    }
+    return results;
+  }
+
+  /** Intersection stops asking for an id once one branch says no. */
+  async #intersection(children: readonly RewriteIR[], ids: readonly string[]): Promise<Results> {
+    const results: Results = new Map(ids.map((id) => [id, TRUE]));
+    for (const child of children) {
+      const pending = ids.filter((id) => results.get(id)!.op !== 'false');
+      if (!pending.length) break;
+      const r = await this.#rewrite(child, pending);
+      for (const id of pending) results.set(id, and(results.get(id)!, r.get(id) ?? FALSE));
+    }
+    return results;
+  }
+
+  /** Exclusion asks the subtracted branch only for ids the base grants. */
+  async #exclusion(base: RewriteIR, subtract: RewriteIR, ids: readonly string[]): Promise<Results> {
+    const results = await this.#rewrite(base, ids);
+    const pending = ids.filter((id) => results.get(id)!.op !== 'false');
+    if (pending.length) {
+      const r = await this.#rewrite(subtract, pending);
+      for (const id of pending) results.set(id, and(results.get(id)!, not(r.get(id) ?? FALSE)));
+    }
+    return results;
+  }
+
+  /** `tupleset->computed` (any) or `tupleset.all(computed)`: one read for the batch, one dispatch per subject type. */
+  async #arrow(tupleset: string, computed: string, all: boolean, ids: readonly string[]): Promise<Results> {
+    const p = this.#p;
+    const tuples = await this.#scope.reader.query({ resourceType: p.resourceType, resourceIds: ids, relation: tupleset });
+    const byType = new Map<string, Relationship[]>();
+    for (const t of tuples) {
+      const list = byType.get(t.subject.type);
+      if (list) list.push(t);
+      else byType.set(t.subject.type, [t]);
+    }
+    const answers = new Map<string, ReadonlyMap<string, Condition>>();
+    for (const [type, list] of byType) {
+      if (!this.#scope.schema.member(type, computed)) continue;
+      answers.set(type, await this.#dispatch(type, unique(list.map((t) => t.subject.id)), computed));
+    }
+    const answer = (t: Relationship): Condition => answers.get(t.subject.type)?.get(t.subject.id) ?? FALSE;
+    const results: Results = new Map(ids.map((id) => [id, FALSE]));
+    if (!all) {
+      for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answer(t))));
+      return results;
+    }
+    // `.all()`: every subject the tupleset points at (while its tuple holds) has the permission, and there is one.
+    const every = new Map<string, Condition>();
+    const some = new Map<string, Condition>();
+    for (const t of tuples) {
+      const c = tupleCondition(t);
+      every.set(t.resource.id, and(every.get(t.resource.id) ?? TRUE, or(not(c), answer(t))));
+      some.set(t.resource.id, or(some.get(t.resource.id) ?? FALSE, c));
+    }
+    for (const [id, c] of every) results.set(id, and(c, some.get(id)!));
+    return results;
+  }
+}
+
+function unique(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}

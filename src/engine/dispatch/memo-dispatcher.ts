@@ -1,0 +1,118 @@
+import { WardenError } from '../../errors/error-code.js';
+import { FALSE, type Condition } from '../condition.js';
+import type { ExpandNode } from '../expand/expand-node.js';
+import { SubjectSet } from '../subject-set.js';
+import {
+  CycleTracker,
+  objectKey,
+  type CheckAnswer,
+  type CheckProblem,
+  type Dispatcher,
+  type ExpandAnswer,
+  type ExpandProblem,
+  type SubjectsAnswer,
+  type SubjectsProblem,
+} from './dispatcher.js';
+
+/**
+ * MemoDispatcher makes each subproblem of a request computed once, however many paths reach it,
+ * enforces the depth limit, and cuts cycles: a subproblem already in progress on the call chain
+ * answers FALSE (the least fixed point), and whatever depended on that cut is not memoized until
+ * the cut subproblem itself completes. One instance serves one request.
+ */
+export class MemoDispatcher implements Dispatcher {
+  readonly #inner: Dispatcher;
+  readonly #checks = new Map<string, Condition>();
+  readonly #subjects = new Map<string, SubjectSet>();
+  readonly #expands = new Map<string, ExpandNode>();
+
+  constructor(inner: Dispatcher) {
+    this.#inner = inner;
+  }
+
+  async check(p: CheckProblem): Promise<CheckAnswer> {
+    const results = new Map<string, Condition>();
+    const cycles = new CycleTracker();
+    const todo: string[] = [];
+    for (const id of new Set(p.resourceIds)) {
+      const key = objectKey(p.resourceType, id, p.relation);
+      const known = this.#checks.get(key);
+      if (known) results.set(id, known);
+      else if (p.inProgress.has(key)) {
+        results.set(id, FALSE);
+        cycles.cut(key);
+      } else todo.push(id);
+    }
+    if (todo.length) {
+      depthGuard(p.depthLeft, `${p.resourceType}#${p.relation}`);
+      const keys = todo.map((id) => objectKey(p.resourceType, id, p.relation));
+      const own = new Set(keys);
+      let answer = await this.#inner.check({ ...p, resourceIds: todo, inProgress: p.inProgress.with(own) });
+      if (todo.length > 1 && answer.cycles && keys.some((k) => answer.cycles!.has(k))) {
+        // Siblings of one batch depended on each other: computed one at a time, each sees the others' final answers.
+        answer = await this.#oneByOne(p, todo);
+      }
+      cycles.add(answer.cycles);
+      const remaining = cycles.without(own);
+      for (const id of todo) {
+        const c = answer.results.get(id) ?? FALSE;
+        results.set(id, c);
+        if (!remaining) this.#checks.set(objectKey(p.resourceType, id, p.relation), c);
+      }
+      return { results, cycles: remaining };
+    }
+    return { results, cycles: cycles.without([]) };
+  }
+
+  async #oneByOne(p: CheckProblem, ids: readonly string[]): Promise<CheckAnswer> {
+    const results = new Map<string, Condition>();
+    const cycles = new CycleTracker();
+    for (const id of ids) {
+      const a = await this.check({ ...p, resourceIds: [id] });
+      results.set(id, a.results.get(id) ?? FALSE);
+      cycles.add(a.cycles);
+    }
+    return { results, cycles: cycles.without([]) };
+  }
+
+  async lookupSubjects(p: SubjectsProblem): Promise<SubjectsAnswer> {
+    const key = `${objectKey(p.resource.type, p.resource.id, p.relation)}>${p.subjectType}#${p.subjectRelation}`;
+    const known = this.#subjects.get(key);
+    if (known) return { subjects: known, cycles: null };
+    if (p.inProgress.has(key)) return { subjects: SubjectSet.EMPTY, cycles: new Set([key]) };
+    depthGuard(p.depthLeft, `${p.resource.type}#${p.relation}`);
+    const a = await this.#inner.lookupSubjects({ ...p, inProgress: p.inProgress.with(new Set([key])) });
+    const t = new CycleTracker();
+    t.add(a.cycles);
+    const remaining = t.without([key]);
+    if (!remaining) this.#subjects.set(key, a.subjects);
+    return { subjects: a.subjects, cycles: remaining };
+  }
+
+  async expand(p: ExpandProblem): Promise<ExpandAnswer> {
+    const key = `expand:${objectKey(p.resource.type, p.resource.id, p.relation)}`;
+    const known = this.#expands.get(key);
+    if (known) return { tree: known, cycles: null };
+    if (p.inProgress.has(key)) {
+      const tree: ExpandNode = { kind: 'leaf', resource: p.resource, relation: p.relation, condition: { op: 'true' }, subjects: [], cycle: true };
+      return { tree, cycles: new Set([key]) };
+    }
+    depthGuard(p.depthLeft, `${p.resource.type}#${p.relation}`);
+    const a = await this.#inner.expand({ ...p, inProgress: p.inProgress.with(new Set([key])) });
+    const t = new CycleTracker();
+    t.add(a.cycles);
+    const remaining = t.without([key]);
+    if (!remaining) this.#expands.set(key, a.tree);
+    return { tree: a.tree, cycles: remaining };
+  }
+}
+
+function depthGuard(depthLeft: number, at: string): void {
+  if (depthLeft <= 0) {
+    throw new WardenError(
+      'RESOURCE_EXHAUSTED',
+      `the maximum depth was exceeded at \`${at}\`: the permission graph is nested deeper than the configured limit (max_depth)`,
+      { field: 'max_depth' },
+    );
+  }
+}

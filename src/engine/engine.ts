@@ -1,0 +1,180 @@
+import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
+import { ELLIPSIS, WILDCARD_ID, type ObjectRef, type SubjectRef } from '../model/relationship.js';
+import type { TypeSystem } from '../schema/type-system.js';
+import type { SnapshotReader } from '../store/store.js';
+import { PendingCaveatEvaluator } from './caveats/pending-caveat-evaluator.js';
+import { FALSE, decide, type CaveatEvaluator, type Condition, type Decision } from './condition.js';
+import { InProgress, type Dispatcher } from './dispatch/dispatcher.js';
+import { LocalDispatcher } from './dispatch/local-dispatcher.js';
+import { MemoDispatcher } from './dispatch/memo-dispatcher.js';
+import { NodeBudget } from './expand/expand-computer.js';
+import type { ExpandNode } from './expand/expand-node.js';
+import { lookupResources } from './lookup/lookup-resources.js';
+import { DEFAULT_LIMITS, type EngineLimits, type Scope } from './scope.js';
+
+/** Caveat context given with a request. */
+export type RequestContext = Readonly<Record<string, unknown>>;
+
+/** A check's answer: the decision, and the condition it was decided from. */
+export interface CheckResult {
+  readonly decision: Decision;
+  readonly condition: Condition;
+}
+
+/** One resource found by LookupResources. */
+export interface FoundResource {
+  readonly id: string;
+  readonly decision: Decision;
+}
+
+/** One subject found by LookupSubjects. */
+export interface FoundSubject {
+  readonly id: string;
+  readonly decision: Decision;
+}
+
+/** LookupSubjects' answer: explicit subjects, and the wildcard with its exclusions when it applies. */
+export interface FoundSubjects {
+  readonly subjects: readonly FoundSubject[];
+  readonly wildcard: { readonly decision: Decision; readonly excluded: readonly string[] } | null;
+}
+
+/** Everything a request is evaluated against. */
+export interface Snapshot {
+  readonly schema: TypeSystem;
+  readonly reader: SnapshotReader;
+}
+
+/**
+ * Engine answers the four permission questions (Check, Expand, LookupResources,
+ * LookupSubjects) over one snapshot. It validates each request against the schema, builds the
+ * request's dispatcher chain (memo over local computation) and decides caveats at the end.
+ */
+export class Engine {
+  readonly limits: EngineLimits;
+  readonly #caveats: (schema: TypeSystem) => CaveatEvaluator;
+
+  constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator } = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    this.#caveats = options.caveats ?? ((schema) => new PendingCaveatEvaluator(schema));
+  }
+
+  #scope(snap: Snapshot): Scope {
+    const budget = new NodeBudget(this.limits.maxExpandNodes);
+    let scope: Scope;
+    const local = new LocalDispatcher(() => scope, budget);
+    const dispatcher: Dispatcher = new MemoDispatcher(local);
+    scope = { schema: snap.schema, reader: snap.reader, dispatcher, limits: this.limits };
+    return scope;
+  }
+
+  /** Does `subject` have `permission` on `resource`? */
+  async check(
+    snap: Snapshot,
+    req: { resource: ObjectRef; permission: string; subject: SubjectRef; context?: RequestContext },
+  ): Promise<CheckResult> {
+    validateObject(snap.schema, req.resource, 'resource');
+    validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
+    validateSubject(snap.schema, req.subject, 'subject');
+    const scope = this.#scope(snap);
+    const a = await scope.dispatcher.check({
+      resourceType: req.resource.type,
+      resourceIds: [req.resource.id],
+      relation: req.permission,
+      subject: req.subject,
+      revision: snap.reader.revision,
+      depthLeft: this.limits.maxDepth,
+      inProgress: InProgress.ROOT,
+    });
+    const condition = a.results.get(req.resource.id) ?? FALSE;
+    return { condition, decision: decide(condition, this.#caveats(snap.schema), req.context ?? {}) };
+  }
+
+  /** Decides a condition (from Expand, say) against a request's caveat context. */
+  decide(snap: Snapshot, condition: Condition, context: RequestContext = {}): Decision {
+    return decide(condition, this.#caveats(snap.schema), context);
+  }
+
+  /** The full userset tree of `resource#permission`. */
+  async expand(snap: Snapshot, req: { resource: ObjectRef; permission: string }): Promise<ExpandNode> {
+    validateObject(snap.schema, req.resource, 'resource');
+    validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
+    const scope = this.#scope(snap);
+    const a = await scope.dispatcher.expand({
+      resource: req.resource,
+      relation: req.permission,
+      revision: snap.reader.revision,
+      depthLeft: this.limits.maxDepth,
+      inProgress: InProgress.ROOT,
+    });
+    return a.tree;
+  }
+
+  /** Every resource of `resourceType` on which `subject` has `permission`, sorted by id. */
+  async lookupResources(
+    snap: Snapshot,
+    req: { resourceType: string; permission: string; subject: SubjectRef; context?: RequestContext },
+  ): Promise<FoundResource[]> {
+    if (!snap.schema.definition(req.resourceType)) throw failedPrecondition(`unknown type \`${req.resourceType}\``, 'resource_type');
+    validatePermission(snap.schema, req.resourceType, req.permission, 'permission');
+    validateSubject(snap.schema, req.subject, 'subject');
+    const found = await lookupResources(this.#scope(snap), { ...req, revision: snap.reader.revision });
+    const ev = this.#caveats(snap.schema);
+    const out: FoundResource[] = [];
+    for (const [id, c] of found) {
+      const decision = decide(c, ev, req.context ?? {});
+      if (decision.kind !== 'no') out.push({ id, decision });
+    }
+    return out;
+  }
+
+  /** Every subject of `subjectType` (with `subjectRelation`, default `...`) that has `permission` on `resource`. */
+  async lookupSubjects(
+    snap: Snapshot,
+    req: { resource: ObjectRef; permission: string; subjectType: string; subjectRelation?: string; context?: RequestContext },
+  ): Promise<FoundSubjects> {
+    validateObject(snap.schema, req.resource, 'resource');
+    validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
+    if (!snap.schema.definition(req.subjectType)) throw failedPrecondition(`unknown type \`${req.subjectType}\``, 'subject_type');
+    const subjectRelation = req.subjectRelation ?? ELLIPSIS;
+    if (subjectRelation !== ELLIPSIS) validatePermission(snap.schema, req.subjectType, subjectRelation, 'subject_relation');
+    const scope = this.#scope(snap);
+    const a = await scope.dispatcher.lookupSubjects({
+      resource: req.resource,
+      relation: req.permission,
+      subjectType: req.subjectType,
+      subjectRelation,
+      revision: snap.reader.revision,
+      depthLeft: this.limits.maxDepth,
+      inProgress: InProgress.ROOT,
+    });
+    const ev = this.#caveats(snap.schema);
+    const ctx = req.context ?? {};
+    const subjects: FoundSubject[] = [];
+    const excluded: string[] = [];
+    for (const [id, c] of [...a.subjects.members].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+      const decision = decide(c, ev, ctx);
+      if (decision.kind !== 'no') subjects.push({ id, decision });
+      else excluded.push(id);
+    }
+    const wd = decide(a.subjects.wildcard, ev, ctx);
+    return { subjects, wildcard: wd.kind === 'no' ? null : { decision: wd, excluded } };
+  }
+}
+
+function validateObject(schema: TypeSystem, o: ObjectRef, field: string): void {
+  if (!schema.definition(o.type)) throw failedPrecondition(`unknown type \`${o.type}\``, `${field}.object_type`);
+  if (o.id === WILDCARD_ID) throw invalidArgument(`${field}.object_id`, 'a wildcard cannot be a resource');
+}
+
+function validatePermission(schema: TypeSystem, type: string, name: string, field: string): void {
+  if (!schema.member(type, name)) throw failedPrecondition(`\`${name}\` is not a relation or permission of \`${type}\``, field);
+}
+
+function validateSubject(schema: TypeSystem, s: SubjectRef, field: string): void {
+  if (!schema.definition(s.type)) throw failedPrecondition(`unknown type \`${s.type}\``, `${field}.object_type`);
+  if (s.id === WILDCARD_ID) throw invalidArgument(`${field}.object_id`, 'a wildcard cannot be the subject of a question');
+  if (s.relation !== ELLIPSIS && !schema.member(s.type, s.relation)) {
+    throw failedPrecondition(`\`${s.relation}\` is not a relation or permission of \`${s.type}\``, `${field}.relation`);
+  }
+}

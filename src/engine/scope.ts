@@ -1,0 +1,31 @@
+import type { Relationship } from '../model/relationship.js';
+import type { TypeSystem } from '../schema/type-system.js';
+import type { SnapshotReader } from '../store/store.js';
+import { TRUE, caveatCondition, type Condition } from './condition.js';
+import type { Dispatcher } from './dispatch/dispatcher.js';
+
+/** Limits every engine request runs under. */
+export interface EngineLimits {
+  /** Dispatch levels one request may nest (default 50). */
+  readonly maxDepth: number;
+  /** Nodes one Expand tree may hold (default 100,000). */
+  readonly maxExpandNodes: number;
+  /** Objects one LookupResources walk may visit (default 1,000,000). */
+  readonly maxLookupVisits: number;
+}
+
+/** The default limits. */
+export const DEFAULT_LIMITS: EngineLimits = Object.freeze({ maxDepth: 50, maxExpandNodes: 100_000, maxLookupVisits: 1_000_000 });
+
+/** What a computation needs from its request: schema, snapshot, the top of the dispatcher chain. */
+export interface Scope {
+  readonly schema: TypeSystem;
+  readonly reader: SnapshotReader;
+  readonly dispatcher: Dispatcher;
+  readonly limits: EngineLimits;
+}
+
+/** The condition a stored relationship contributes: its caveat, or TRUE. */
+export function tupleCondition(r: Relationship): Condition {
+  return r.caveat ? caveatCondition(r.caveat.name, r.caveat.context) : TRUE;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerValidate } from './cli/validate-command.js';
+
+/** Builds the `warden` command with every subcommand registered. */
+export function buildProgram(): Command {
+  const program = new Command('warden')
+    .description('Warden: a Zanzibar-style relationship-based authorization engine')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerValidate(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors exit 3 (commander already printed the message).
+      process.exitCode = e.exitCode === 0 ? 0 : 3;
+      return;
+    }
+    process.stderr.write(`warden: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 4;
+  }
+}
+
+await main();

@@ -1,0 +1,172 @@
+import {
+  ELLIPSIS,
+  formatAllowed,
+  type AllowedSubjectIR,
+  type CaveatIR,
+  type DefinitionIR,
+  type PermissionIR,
+  type RelationIR,
+  type RewriteIR,
+  type SchemaIR,
+} from '../../schema-dsl/index.js';
+import { failedPrecondition } from '../errors/error-code.js';
+import { WILDCARD_ID, relationshipKey, type Relationship } from '../model/relationship.js';
+
+/** Where a subject `U:id#r` flows into a stored relation `T#R` (reverse lookups start here). */
+export interface RelationEntrypoint {
+  readonly resourceType: string;
+  readonly relation: string;
+}
+
+/** Where a subject flows through an arrow: tuples `T#tupleset@U:id` make `T:x#permission` reachable. */
+export interface ArrowEntrypoint {
+  readonly resourceType: string;
+  readonly tupleset: string;
+  readonly permission: string;
+}
+
+/**
+ * TypeSystem answers questions about a compiled schema: what a type's relations and permissions
+ * are, whether a relationship fits, and, for reverse lookups, where a subject's membership flows.
+ */
+export class TypeSystem {
+  readonly ir: SchemaIR;
+  readonly #defs = new Map<string, DefinitionIR>();
+  readonly #members = new Map<string, RelationIR | PermissionIR>();
+  readonly #caveats = new Map<string, CaveatIR>();
+  readonly #relationEntries = new Map<string, RelationEntrypoint[]>();
+  readonly #wildcardEntries = new Map<string, RelationEntrypoint[]>();
+  readonly #computedEntries = new Map<string, string[]>();
+  readonly #arrowEntries = new Map<string, ArrowEntrypoint[]>();
+
+  constructor(ir: SchemaIR) {
+    this.ir = ir;
+    for (const c of ir.caveats) this.#caveats.set(c.name, c);
+    for (const d of ir.definitions) {
+      this.#defs.set(d.name, d);
+      for (const m of d.members) this.#members.set(`${d.name}#${m.name}`, m);
+    }
+    for (const d of ir.definitions) {
+      for (const m of d.members) {
+        if (m.kind === 'relation') {
+          for (const a of m.allowed) {
+            const target = a.wildcard ? this.#wildcardEntries : this.#relationEntries;
+            push(target, `${a.type}#${a.relation}`, { resourceType: d.name, relation: m.name });
+          }
+        } else {
+          this.#indexRewrite(d, m, m.rewrite);
+        }
+      }
+    }
+  }
+
+  #indexRewrite(d: DefinitionIR, p: PermissionIR, e: RewriteIR): void {
+    switch (e.kind) {
+      case 'computed':
+        push(this.#computedEntries, `${d.name}#${e.relation}`, p.name);
+        return;
+      case 'arrow': {
+        const ts = this.relation(d.name, e.tupleset);
+        for (const type of new Set(ts?.allowed.map((a) => a.type) ?? [])) {
+          if (this.member(type, e.computed)) {
+            push(this.#arrowEntries, `${type}#${e.computed}`, { resourceType: d.name, tupleset: e.tupleset, permission: p.name });
+          }
+        }
+        return;
+      }
+      case 'union':
+      case 'intersection':
+        for (const c of e.children) this.#indexRewrite(d, p, c);
+        return;
+      case 'exclusion':
+        this.#indexRewrite(d, p, e.base);
+        this.#indexRewrite(d, p, e.subtract);
+        return;
+      case 'nil':
+        return;
+    }
+  }
+
+  /** The definition of a type, or undefined. */
+  definition(type: string): DefinitionIR | undefined {
+    return this.#defs.get(type);
+  }
+
+  /** A relation or permission of a type, or undefined. */
+  member(type: string, name: string): RelationIR | PermissionIR | undefined {
+    return this.#members.get(`${type}#${name}`);
+  }
+
+  /** A relation (not a permission) of a type, or undefined. */
+  relation(type: string, name: string): RelationIR | undefined {
+    const m = this.member(type, name);
+    return m?.kind === 'relation' ? m : undefined;
+  }
+
+  /** A caveat by name, or undefined. */
+  caveat(name: string): CaveatIR | undefined {
+    return this.#caveats.get(name);
+  }
+
+  /** Stored relations that admit subjects `type#relation` (relation `...` for plain subjects). */
+  relationEntrypoints(type: string, relation: string): readonly RelationEntrypoint[] {
+    return this.#relationEntries.get(`${type}#${relation}`) ?? [];
+  }
+
+  /** Stored relations that admit the wildcard `type:*`. */
+  wildcardEntrypoints(type: string): readonly RelationEntrypoint[] {
+    return this.#wildcardEntries.get(`${type}#${ELLIPSIS}`) ?? [];
+  }
+
+  /** Permissions of `type` whose expression names `relation` directly. */
+  computedEntrypoints(type: string, relation: string): readonly string[] {
+    return this.#computedEntries.get(`${type}#${relation}`) ?? [];
+  }
+
+  /** Arrows `tupleset->relation` (on any type) whose tupleset admits `type`. */
+  arrowEntrypoints(type: string, relation: string): readonly ArrowEntrypoint[] {
+    return this.#arrowEntries.get(`${type}#${relation}`) ?? [];
+  }
+
+  /**
+   * Checks that a relationship fits the schema: known types and relations, a subject type the
+   * relation allows, and a caveat and expiration the allowed type asks for. Throws
+   * FAILED_PRECONDITION naming the relationship.
+   */
+  validateRelationship(r: Relationship, field = 'relationship'): void {
+    const shown = relationshipKey(r);
+    const fail = (why: string): never => {
+      throw failedPrecondition(`${why} in \`${shown}\``, field);
+    };
+    if (!this.#defs.has(r.resource.type)) fail(`unknown resource type \`${r.resource.type}\``);
+    const m = this.member(r.resource.type, r.relation);
+    if (!m) fail(`unknown relation \`${r.relation}\` on type \`${r.resource.type}\``);
+    if (m!.kind !== 'relation') fail(`\`${r.resource.type}#${r.relation}\` is a permission; relationships can only be written to relations`);
+    const rel = m as RelationIR;
+    if (!this.#defs.has(r.subject.type)) fail(`unknown subject type \`${r.subject.type}\``);
+    if (r.subject.relation !== ELLIPSIS && !this.member(r.subject.type, r.subject.relation)) {
+      fail(`unknown relation \`${r.subject.relation}\` on subject type \`${r.subject.type}\``);
+    }
+    const wildcard = r.subject.id === WILDCARD_ID;
+    const sameShape = rel.allowed.filter(
+      (a) => a.type === r.subject.type && a.wildcard === wildcard && (wildcard || a.relation === r.subject.relation),
+    );
+    const kind = wildcard ? `${r.subject.type}:*` : r.subject.relation === ELLIPSIS ? r.subject.type : `${r.subject.type}#${r.subject.relation}`;
+    const allowedList = rel.allowed.map(formatAllowed).join(' | ');
+    if (!sameShape.length) fail(`subjects \`${kind}\` are not allowed by \`${r.resource.type}#${r.relation}: ${allowedList}\``);
+    const caveat = r.caveat?.name ?? null;
+    if (caveat !== null && !this.#caveats.has(caveat)) fail(`unknown caveat \`${caveat}\``);
+    const fits = (a: AllowedSubjectIR): boolean => a.caveat === caveat && a.expiration === (r.expiresAt !== null);
+    if (!sameShape.some(fits)) {
+      const traits = [caveat !== null ? `caveat \`${caveat}\`` : 'no caveat', r.expiresAt ? 'an expiration' : 'no expiration'].join(' and ');
+      fail(`\`${kind}\` with ${traits} is not allowed by \`${r.resource.type}#${r.relation}: ${allowedList}\``);
+    }
+  }
+}
+
+function push<V>(m: Map<string, V[]>, key: string, v: V): void {
+  const list = m.get(key);
+  const json = JSON.stringify(v);
+  if (!list) m.set(key, [v]);
+  else if (!list.some((x) => JSON.stringify(x) === json)) list.push(v);
+}
