@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { runDocument } from '../conformance/runner.js';
 import { parseValidationFile } from '../conformance/validation-file.js';
 import { Engine } from '../engine/engine.js';
@@ -46,6 +46,6 @@ export function registerValidate(program: Command): void {
 
 function positiveInt(v: string, flag: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive whole number, got \`${v}\``);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive whole number, got \`${v}\``);
   return n;
 }

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'warden-validate-'));
+
+function warden(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const schema = `schema: |-
+  definition user {}
+  definition doc {
+    relation viewer: user
+    permission view = viewer
+  }
+relationships: |-
+  doc:readme#viewer@user:alice
+`;
+
+t.test('a passing file exits 0', async (t) => {
+  const good = file('good.yaml', `${schema}assertions:\n  assertTrue:\n    - "doc:readme#view@user:alice"\n  assertFalse:\n    - "doc:readme#view@user:bob"\n`);
+  const r = warden('validate', '--cross-check', good);
+  t.equal(r.code, 0, r.out + r.err);
+  t.match(r.out, /^ok {3}.*good\.yaml: \d+ checks$/m);
+});
+
+t.test('a wrong expectation fails with a readable message', async (t) => {
+  const bad = file('bad.yaml', `${schema}assertions:\n  assertTrue:\n    - "doc:readme#view@user:bob"\n  assertFalse:\n    - "doc:readme#view@user:alice"\n`);
+  const r = warden('validate', bad);
+  t.equal(r.code, 1);
+  t.match(r.out, /FAIL .*bad\.yaml: 2 of 2 checks failed/);
+  t.match(r.out, /assertTrue doc:readme#view@user:bob\n\s+got: NO/);
+  t.match(r.out, /assertFalse doc:readme#view@user:alice\n\s+got: HAS/);
+  t.match(r.out, /^0 passed, 2 failed$/m);
+});
+
+t.test('schema and relationship errors are reported with where they are', async (t) => {
+  const r = warden(
+    'validate',
+    file('schema.yaml', 'schema: |-\n  definition user {}\n  definition doc { relation viewer: usr }\n'),
+    file('rel.yaml', `${schema.replace('doc:readme#viewer@user:alice', 'doc:readme#viewer@robot:r2')}`),
+    join(dir, 'missing.yaml'),
+  );
+  t.equal(r.code, 1);
+  t.match(r.out, /schema compiles\n\s+got: 2:35: unknown type `usr` in relation `doc#viewer`/);
+  t.match(r.out, /relationship 1 fits the schema\n\s+got: FAILED_PRECONDITION: relationships\[0\]: unknown subject type `robot`/);
+  t.match(r.out, /FAIL .*missing\.yaml: ENOENT/);
+});
+
+t.test('usage errors exit 3', async (t) => {
+  t.equal(warden('validate').code, 3);
+  t.equal(warden('frobnicate').code, 3);
+  t.equal(warden('validate', '--max-depth', 'zero', 'x.yaml').code, 3);
+  const help = warden('--help');
+  t.equal(help.code, 0);
+  t.match(help.out, /validate/);
+});

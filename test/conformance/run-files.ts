@@ -1,0 +1,26 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { Test } from 'tap';
+import { runDocument, type Failure, type RunOptions } from '../../src/conformance/runner.js';
+import { parseValidationFile } from '../../src/conformance/validation-file.js';
+
+/** Runs every validation file in a folder with cross-API checks; returns the failures by file. */
+export async function runFolder(dir: string, options: RunOptions = {}): Promise<Map<string, Failure[]>> {
+  const out = new Map<string, Failure[]>();
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  for (const f of files) {
+    const failures: Failure[] = [];
+    for (const doc of parseValidationFile(await readFile(`${dir}/${f}`, 'utf8'), f)) {
+      failures.push(...(await runDocument(doc, { crossCheck: true, ...options })).failures);
+    }
+    out.set(f, failures);
+  }
+  return out;
+}
+
+/** Reports each file's failures as one assertion per file, listing every failure. */
+export function reportFolder(t: Test, results: Map<string, Failure[]>, allowed: (f: Failure) => boolean = () => false): void {
+  for (const [file, failures] of results) {
+    const unexpected = failures.filter((f) => !allowed(f));
+    t.same(unexpected.map((f) => `${f.what} -> ${f.got}`), [], file);
+  }
+}
