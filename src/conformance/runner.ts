@@ -2,11 +2,12 @@ import { compileSchema } from '../../schema-dsl/index.js';
 import type { Decision } from '../engine/condition.js';
 import { Engine, type Snapshot } from '../engine/engine.js';
 import { expandSubjects } from '../engine/expand/expand-subjects.js';
+import type { SubjectSet } from '../engine/subject-set.js';
 import { WardenError } from '../errors/error-code.js';
-import { ELLIPSIS, WILDCARD_ID, subjectKey, type SubjectRef } from '../model/relationship.js';
+import { ELLIPSIS, WILDCARD_ID, relationshipKey, subjectKey, type SubjectRef } from '../model/relationship.js';
 import { TypeSystem } from '../schema/type-system.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
-import type { Store } from '../store/store.js';
+import type { RelationshipUpdate, Store } from '../store/store.js';
 import type { ExpectedSubject, ValidationDocument } from './validation-file.js';
 
 /** One thing a validation document expected that the engine did not answer. */
@@ -52,8 +53,8 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
       return { index: doc.index, checks: 1, failures };
     }
     await store.writeSchema(doc.schema);
-    const seen = new Set<string>();
-    const updates = [];
+    // A relationship listed twice is written once, as it was last listed (TOUCH semantics).
+    const updates = new Map<string, RelationshipUpdate>();
     for (const [i, r] of doc.relationships.entries()) {
       try {
         schema.validateRelationship(r, `relationships[${i}]`);
@@ -61,11 +62,9 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
         fail(`relationship ${i + 1} fits the schema`, errorText(e));
         continue;
       }
-      const key = subjectKey(r.subject) + '|' + r.resource.type + ':' + r.resource.id + '#' + r.relation;
-      if (!seen.has(key)) updates.push({ operation: 'touch' as const, relationship: r });
-      seen.add(key);
+      updates.set(relationshipKey(r), { operation: 'touch', relationship: r });
     }
-    const revision = await store.write(updates);
+    const revision = await store.write([...updates.values()]);
     const snap: Snapshot = { schema, reader: store.snapshot(revision) };
 
     for (const { expect, assertion } of doc.assertions) {
@@ -102,7 +101,7 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
 /** Renders what the engine's subject set holds, in the notation of `validation` entries, for the types the expectation names. */
 function describeExpected(
   expected: readonly ExpectedSubject[],
-  subjectsOf: (type: string, relation: string) => import('../engine/subject-set.js').SubjectSet,
+  subjectsOf: (type: string, relation: string) => SubjectSet,
 ): string[] {
   const shapes = new Map<string, { type: string; relation: string }>();
   for (const e of expected) shapes.set(`${e.subject.type}#${e.subject.relation}`, { type: e.subject.type, relation: e.subject.relation });

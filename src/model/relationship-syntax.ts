@@ -4,7 +4,6 @@ import {
   ELLIPSIS,
   WILDCARD_ID,
   relationshipKey,
-  subjectKey,
   type ObjectRef,
   type Relationship,
   type RelationshipCaveat,
@@ -89,8 +88,6 @@ export function formatRelationship(r: Relationship): string {
   if (r.expiresAt) s += `[expiration:${r.expiresAt.toISOString().replace('.000Z', 'Z')}]`;
   return s;
 }
-
-export { subjectKey };
 
 function bad(field: string, text: string, why: string): Error {
   const shown = text.length > 200 ? text.slice(0, 200) + '…' : text;

@@ -1,5 +1,5 @@
 import { WardenError } from '../../errors/error-code.js';
-import { ELLIPSIS, relationshipKey, type Relationship } from '../../model/relationship.js';
+import { relationshipKey, type Relationship } from '../../model/relationship.js';
 import type { RelationshipFilter, RelationshipUpdate, Revision, SnapshotReader, Store } from '../store.js';
 
 /** A stored relationship version: alive from `created` up to (not including) `deleted`. */
@@ -107,7 +107,7 @@ export class MemoryStore implements Store {
     ] as const) {
       if (list && !list.length) throw new WardenError('INVALID_ARGUMENT', `filter.${name} must not be empty`, { field: `filter.${name}` });
     }
-    let candidates: Iterable<Row>;
+    let candidates: readonly Row[];
     if (f.resourceIds && f.relation !== undefined) {
       candidates = gather(this.#byResource, f.resourceIds.map((id) => `${f.resourceType}:${id}#${f.relation}`));
     } else if (f.subjectIds && f.subjectType !== undefined && f.relation !== undefined) {
@@ -128,7 +128,7 @@ export class MemoryStore implements Store {
       if (f.relation !== undefined && r.relation !== f.relation) continue;
       if (f.subjectType !== undefined && r.subject.type !== f.subjectType) continue;
       if (subjectIds && !subjectIds.has(r.subject.id)) continue;
-      if (f.subjectRelation !== undefined && r.subject.relation !== (f.subjectRelation || ELLIPSIS)) continue;
+      if (f.subjectRelation !== undefined && r.subject.relation !== f.subjectRelation) continue;
       out.push(r);
     }
     return out;
@@ -141,6 +141,12 @@ function add(m: Map<string, Row[]>, key: string, row: Row): void {
   else m.set(key, [row]);
 }
 
-function* gather(m: Map<string, Row[]>, keys: readonly string[]): Iterable<Row> {
-  for (const k of new Set(keys)) yield* m.get(k) ?? [];
+function gather(m: Map<string, Row[]>, keys: readonly string[]): readonly Row[] {
+  if (keys.length === 1) return m.get(keys[0]!) ?? [];
+  const out: Row[] = [];
+  for (const k of new Set(keys)) {
+    const rows = m.get(k);
+    if (rows) for (const r of rows) out.push(r);
+  }
+  return out;
 }
