@@ -1,6 +1,7 @@
 import type { CaveatAst, CaveatTypeRef, DefinitionAst, ExprAst, SchemaAst } from './ast.js';
 import type { AllowedSubjectIR, CaveatIR, DefinitionIR, PermissionIR, RelationIR, RewriteIR, SchemaIR } from './ir.js';
 import { ELLIPSIS } from './ir.js';
+import { celTypeOf, checkCaveatExpression } from './caveat-check.js';
 import { CAVEAT_TYPES, DEFINITION_NAME, PARAMETER_NAME, RELATION_NAME } from './names.js';
 import { parseSchema } from './parser.js';
 import { SchemaError, diagnosticAt, type SchemaDiagnostic, type SourcePosition } from './position.js';
@@ -68,11 +69,22 @@ class Compiler {
     }
     if (!c.params.length) this.#err(c.pos, `caveat \`${c.name}\` must declare at least one parameter`);
     if (!c.expression) this.#err(c.expressionPos, `caveat \`${c.name}\` has an empty expression`);
+    else if (c.params.every((p) => validCaveatType(p.type))) {
+      const check = checkCaveatExpression(c.expression, new Map(c.params.map((p) => [p.name, celTypeOf(p.type)])));
+      for (const problem of check.problems) {
+        this.#err(positionIn(c.expressionPos, c.expression, problem.offset), `in caveat \`${c.name}\`: ${problem.message}`);
+      }
+      if (!check.problems.length) {
+        for (const p of c.params) {
+          if (!check.used.has(p.name)) this.#err(p.pos, `parameter \`${p.name}\` of caveat \`${c.name}\` is never used`);
+        }
+      }
+    }
     return {
       kind: 'caveat',
       name: c.name,
       comments: c.comments,
-      params: c.params.map((p) => ({ name: p.name, type: p.type })),
+      params: c.params.map((p) => ({ name: p.name, type: p.type, pos: p.pos })),
       expression: c.expression,
       expressionPos: c.expressionPos,
       pos: c.pos,
@@ -119,6 +131,20 @@ class Compiler {
     }
     return { kind: 'definition', name: d.name, comments: d.comments, members, pos: d.pos };
   }
+}
+
+/** True when a caveat parameter type and its arguments are known with the right arity. */
+function validCaveatType(t: CaveatTypeRef): boolean {
+  return CAVEAT_TYPES.get(t.name) === t.args.length && t.args.every(validCaveatType);
+}
+
+/** The schema position of an offset into text that starts at `start`. */
+function positionIn(start: SourcePosition, text: string, offset: number): SourcePosition {
+  const before = text.slice(0, offset);
+  const nl = before.lastIndexOf('\n');
+  if (nl < 0) return { line: start.line, column: start.column + offset, offset: start.offset + offset };
+  const lines = before.split('\n').length - 1;
+  return { line: start.line + lines, column: offset - nl, offset: start.offset + offset };
 }
 
 /** Converts a parsed expression to IR, flattening chains of `+` and of `&`. */

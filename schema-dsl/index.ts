@@ -7,3 +7,4 @@ export { compileSchema, compileAst } from './compiler.js';
 export { formatSchema, formatAllowed, formatRewrite } from './formatter.js';
 export { SchemaError, formatDiagnostic, type SchemaDiagnostic, type SourcePosition } from './position.js';
 export { CAVEAT_TYPES, DEFINITION_NAME, OBJECT_ID, PARAMETER_NAME, RELATION_NAME } from './names.js';
+export { checkCaveatExpression, celTypeOf, celTypeText, MAX_CAVEAT_NODES, type CelCheckType, type CaveatCheck } from './caveat-check.js';

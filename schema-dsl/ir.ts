@@ -73,7 +73,7 @@ export interface CaveatIR {
   readonly kind: 'caveat';
   readonly name: string;
   readonly comments: readonly string[];
-  readonly params: readonly { readonly name: string; readonly type: CaveatTypeRef }[];
+  readonly params: readonly { readonly name: string; readonly type: CaveatTypeRef; readonly pos: SourcePosition }[];
   readonly expression: string;
   readonly expressionPos: SourcePosition;
   readonly pos: SourcePosition;

@@ -1,8 +1,9 @@
 import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
-import { ELLIPSIS, WILDCARD_ID, type ObjectRef, type SubjectRef } from '../model/relationship.js';
+import { ELLIPSIS, WILDCARD_ID, relationshipKey, type ObjectRef, type Relationship, type SubjectRef } from '../model/relationship.js';
 import type { TypeSystem } from '../schema/type-system.js';
 import type { SnapshotReader } from '../store/store.js';
-import { PendingCaveatEvaluator } from './caveats/pending-caveat-evaluator.js';
+import { CelCaveatEvaluator } from './caveats/cel-caveat-evaluator.js';
+import { ContextualReader } from './contextual-reader.js';
 import { FALSE, decide, type CaveatEvaluator, type Condition, type Decision } from './condition.js';
 import { InProgress, type Dispatcher } from './dispatch/dispatcher.js';
 import { LocalDispatcher } from './dispatch/local-dispatcher.js';
@@ -14,6 +15,16 @@ import { DEFAULT_LIMITS, type EngineLimits, type Scope } from './scope.js';
 
 /** Caveat context given with a request. */
 export type RequestContext = Readonly<Record<string, unknown>>;
+
+/** The most contextual relationships one request may carry. */
+export const MAX_CONTEXTUAL_RELATIONSHIPS = 100;
+
+/** What every question may carry besides itself: caveat context and contextual relationships. */
+export interface RequestExtras {
+  readonly context?: RequestContext;
+  /** Relationships that count for this request only, validated like written ones. */
+  readonly contextualRelationships?: readonly Relationship[];
+}
 
 /** A check's answer: the decision, and the condition it was decided from. */
 export interface CheckResult {
@@ -52,11 +63,48 @@ export interface Snapshot {
  */
 export class Engine {
   readonly limits: EngineLimits;
-  readonly #caveats: (schema: TypeSystem) => CaveatEvaluator;
+  readonly #makeEvaluator: (schema: TypeSystem) => CaveatEvaluator;
+  /** One evaluator per schema, so each caveat is parsed and planned once. */
+  readonly #evaluators = new WeakMap<TypeSystem, CaveatEvaluator>();
 
   constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator } = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
-    this.#caveats = options.caveats ?? ((schema) => new PendingCaveatEvaluator(schema));
+    this.#makeEvaluator = options.caveats ?? ((schema) => new CelCaveatEvaluator(schema, { maxCost: this.limits.maxCaveatCost }));
+  }
+
+  #caveats(schema: TypeSystem): CaveatEvaluator {
+    let ev = this.#evaluators.get(schema);
+    if (!ev) this.#evaluators.set(schema, (ev = this.#makeEvaluator(schema)));
+    return ev;
+  }
+
+  /**
+   * Validates a request's extras and returns the snapshot it is answered over: the store's,
+   * plus its contextual relationships.
+   */
+  #prepare(snap: Snapshot, extras: RequestExtras): Snapshot {
+    if (extras.context !== undefined) {
+      const ctx = extras.context as unknown;
+      if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) throw invalidArgument('context', 'must be an object');
+      const bytes = Buffer.byteLength(JSON.stringify(ctx));
+      if (bytes > this.limits.maxContextBytes) {
+        throw invalidArgument('context', `is ${bytes} bytes, more than the limit of ${this.limits.maxContextBytes}`);
+      }
+    }
+    const extra = extras.contextualRelationships ?? [];
+    if (!extra.length) return snap;
+    if (extra.length > MAX_CONTEXTUAL_RELATIONSHIPS) {
+      throw invalidArgument('contextual_relationships', `${extra.length} given, at most ${MAX_CONTEXTUAL_RELATIONSHIPS} allowed`);
+    }
+    const seen = new Set<string>();
+    extra.forEach((r, i) => {
+      const field = `contextual_relationships[${i}]`;
+      snap.schema.validateRelationship(r, field);
+      const key = relationshipKey(r);
+      if (seen.has(key)) throw invalidArgument(field, `\`${key}\` appears more than once`);
+      seen.add(key);
+    });
+    return { schema: snap.schema, reader: new ContextualReader(snap.reader, extra) };
   }
 
   #scope(snap: Snapshot): Scope {
@@ -71,11 +119,12 @@ export class Engine {
   /** Does `subject` have `permission` on `resource`? */
   async check(
     snap: Snapshot,
-    req: { resource: ObjectRef; permission: string; subject: SubjectRef; context?: RequestContext },
+    req: { resource: ObjectRef; permission: string; subject: SubjectRef } & RequestExtras,
   ): Promise<CheckResult> {
     validateObject(snap.schema, req.resource, 'resource');
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
+    snap = this.#prepare(snap, req);
     const scope = this.#scope(snap);
     const a = await scope.dispatcher.check({
       resourceType: req.resource.type,
@@ -96,9 +145,10 @@ export class Engine {
   }
 
   /** The full userset tree of `resource#permission`. */
-  async expand(snap: Snapshot, req: { resource: ObjectRef; permission: string }): Promise<ExpandNode> {
+  async expand(snap: Snapshot, req: { resource: ObjectRef; permission: string } & RequestExtras): Promise<ExpandNode> {
     validateObject(snap.schema, req.resource, 'resource');
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
+    snap = this.#prepare(snap, req);
     const scope = this.#scope(snap);
     const a = await scope.dispatcher.expand({
       resource: req.resource,
@@ -113,12 +163,18 @@ export class Engine {
   /** Every resource of `resourceType` on which `subject` has `permission`, sorted by id. */
   async lookupResources(
     snap: Snapshot,
-    req: { resourceType: string; permission: string; subject: SubjectRef; context?: RequestContext },
+    req: { resourceType: string; permission: string; subject: SubjectRef } & RequestExtras,
   ): Promise<FoundResource[]> {
     if (!snap.schema.definition(req.resourceType)) throw failedPrecondition(`unknown type \`${req.resourceType}\``, 'resource_type');
     validatePermission(snap.schema, req.resourceType, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
-    const found = await lookupResources(this.#scope(snap), { ...req, revision: snap.reader.revision });
+    snap = this.#prepare(snap, req);
+    const found = await lookupResources(this.#scope(snap), {
+      resourceType: req.resourceType,
+      permission: req.permission,
+      subject: req.subject,
+      revision: snap.reader.revision,
+    });
     const ev = this.#caveats(snap.schema);
     const out: FoundResource[] = [];
     for (const [id, c] of found) {
@@ -131,13 +187,14 @@ export class Engine {
   /** Every subject of `subjectType` (with `subjectRelation`, default `...`) that has `permission` on `resource`. */
   async lookupSubjects(
     snap: Snapshot,
-    req: { resource: ObjectRef; permission: string; subjectType: string; subjectRelation?: string; context?: RequestContext },
+    req: { resource: ObjectRef; permission: string; subjectType: string; subjectRelation?: string } & RequestExtras,
   ): Promise<FoundSubjects> {
     validateObject(snap.schema, req.resource, 'resource');
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
     if (!snap.schema.definition(req.subjectType)) throw failedPrecondition(`unknown type \`${req.subjectType}\``, 'subject_type');
     const subjectRelation = req.subjectRelation ?? ELLIPSIS;
     if (subjectRelation !== ELLIPSIS) validatePermission(snap.schema, req.subjectType, subjectRelation, 'subject_relation');
+    snap = this.#prepare(snap, req);
     const scope = this.#scope(snap);
     const a = await scope.dispatcher.lookupSubjects({
       resource: req.resource,

@@ -12,10 +12,20 @@ export interface EngineLimits {
   readonly maxExpandNodes: number;
   /** Objects one LookupResources walk may visit (default 1,000,000). */
   readonly maxLookupVisits: number;
+  /** Bytes of JSON the caveat context of one request may take (default 4 KiB). */
+  readonly maxContextBytes: number;
+  /** Estimated cost one caveat evaluation may take (default 1,000,000). */
+  readonly maxCaveatCost: number;
 }
 
 /** The default limits. */
-export const DEFAULT_LIMITS: EngineLimits = Object.freeze({ maxDepth: 50, maxExpandNodes: 100_000, maxLookupVisits: 1_000_000 });
+export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
+  maxDepth: 50,
+  maxExpandNodes: 100_000,
+  maxLookupVisits: 1_000_000,
+  maxContextBytes: 4096,
+  maxCaveatCost: 1_000_000,
+});
 
 /** What a computation needs from its request: schema, snapshot, the top of the dispatcher chain. */
 export interface Scope {

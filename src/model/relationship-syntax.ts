@@ -2,6 +2,7 @@ import { DEFINITION_NAME, OBJECT_ID, RELATION_NAME } from '../../schema-dsl/inde
 import { invalidArgument } from '../errors/error-code.js';
 import {
   ELLIPSIS,
+  MAX_RELATIONSHIP_CONTEXT_BYTES,
   WILDCARD_ID,
   relationshipKey,
   type ObjectRef,
@@ -9,9 +10,6 @@ import {
   type RelationshipCaveat,
   type SubjectRef,
 } from './relationship.js';
-
-/** Largest caveat context, in bytes of JSON, accepted on one relationship. */
-export const MAX_RELATIONSHIP_CONTEXT_BYTES = 25_000;
 
 /**
  * Parses `type:id#relation@subjecttype:subjectid[#subjectrelation][caveat[:{json}]][expiration:RFC3339]`.

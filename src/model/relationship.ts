@@ -31,6 +31,9 @@ export interface Relationship {
   readonly expiresAt: Date | null;
 }
 
+/** Largest caveat context, in bytes of JSON, one relationship may carry. */
+export const MAX_RELATIONSHIP_CONTEXT_BYTES = 25_000;
+
 /** The id that makes a subject a wildcard over its type. */
 export const WILDCARD_ID = '*';
 

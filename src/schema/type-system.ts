@@ -9,8 +9,9 @@ import {
   type RewriteIR,
   type SchemaIR,
 } from '../../schema-dsl/index.js';
-import { failedPrecondition } from '../errors/error-code.js';
-import { WILDCARD_ID, relationshipKey, type Relationship } from '../model/relationship.js';
+import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
+import { CaveatValueError, toCelValue } from './caveat-values.js';
+import { MAX_RELATIONSHIP_CONTEXT_BYTES, WILDCARD_ID, relationshipKey, type Relationship } from '../model/relationship.js';
 
 /** Where a subject `U:id#r` flows into a stored relation `T#R` (reverse lookups start here). */
 export interface RelationEntrypoint {
@@ -128,6 +129,25 @@ export class TypeSystem {
     return this.#arrowEntries.get(`${type}#${relation}`) ?? [];
   }
 
+  /** Checks a relationship's caveat context: its size, and that each value fits its declared parameter. */
+  #validateContext(name: string, context: Readonly<Record<string, unknown>>, field: string, shown: string): void {
+    const bytes = Buffer.byteLength(JSON.stringify(context));
+    if (bytes > MAX_RELATIONSHIP_CONTEXT_BYTES) {
+      throw invalidArgument(`${field}.caveat.context`, `caveat context is ${bytes} bytes, more than ${MAX_RELATIONSHIP_CONTEXT_BYTES}, in \`${shown}\``);
+    }
+    const params = new Map(this.#caveats.get(name)!.params.map((p) => [p.name, p.type]));
+    for (const [key, value] of Object.entries(context)) {
+      const type = params.get(key);
+      if (!type) throw invalidArgument(`${field}.caveat.context.${key}`, `caveat \`${name}\` has no parameter \`${key}\`, in \`${shown}\``);
+      try {
+        toCelValue(value, type);
+      } catch (e) {
+        if (!(e instanceof CaveatValueError)) throw e;
+        throw invalidArgument(`${field}.caveat.context.${key}`, `caveat \`${name}\` parameter \`${key}\`: ${e.message}, in \`${shown}\``);
+      }
+    }
+  }
+
   /**
    * Checks that a relationship fits the schema: known types and relations, a subject type the
    * relation allows, and a caveat and expiration the allowed type asks for. Throws
@@ -156,6 +176,7 @@ export class TypeSystem {
     if (!sameShape.length) fail(`subjects \`${kind}\` are not allowed by \`${r.resource.type}#${r.relation}: ${allowedList}\``);
     const caveat = r.caveat?.name ?? null;
     if (caveat !== null && !this.#caveats.has(caveat)) fail(`unknown caveat \`${caveat}\``);
+    if (r.caveat?.context) this.#validateContext(r.caveat.name, r.caveat.context, field, shown);
     const fits = (a: AllowedSubjectIR): boolean => a.caveat === caveat && a.expiration === (r.expiresAt !== null);
     if (!sameShape.some(fits)) {
       const traits = [caveat !== null ? `caveat \`${caveat}\`` : 'no caveat', r.expiresAt ? 'an expiration' : 'no expiration'].join(' and ');

@@ -1,5 +1,6 @@
 import { WardenError } from '../../errors/error-code.js';
 import { relationshipKey, type Relationship } from '../../model/relationship.js';
+import { filterMatcher, validateFilter } from '../filter.js';
 import type { RelationshipFilter, RelationshipUpdate, Revision, SnapshotReader, Store } from '../store.js';
 
 /** A stored relationship version: alive from `created` up to (not including) `deleted`. */
@@ -101,12 +102,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   #query(f: RelationshipFilter, at: number): Relationship[] {
-    for (const [name, list] of [
-      ['resourceIds', f.resourceIds],
-      ['subjectIds', f.subjectIds],
-    ] as const) {
-      if (list && !list.length) throw new WardenError('INVALID_ARGUMENT', `filter.${name} must not be empty`, { field: `filter.${name}` });
-    }
+    validateFilter(f);
     let candidates: readonly Row[];
     if (f.resourceIds && f.relation !== undefined) {
       candidates = gather(this.#byResource, f.resourceIds.map((id) => `${f.resourceType}:${id}#${f.relation}`));
@@ -116,20 +112,13 @@ export class MemoryStore implements Store {
       candidates = this.#byType.get(f.resourceType) ?? [];
     }
     const now = this.#clock().getTime();
-    const resourceIds = f.resourceIds && new Set(f.resourceIds);
-    const subjectIds = f.subjectIds && new Set(f.subjectIds);
+    const matches = filterMatcher(f);
     const out: Relationship[] = [];
     for (const row of candidates) {
       if (row.created > at || row.deleted <= at) continue;
       const r = row.rel;
       if (r.expiresAt && r.expiresAt.getTime() <= now) continue;
-      if (r.resource.type !== f.resourceType) continue;
-      if (resourceIds && !resourceIds.has(r.resource.id)) continue;
-      if (f.relation !== undefined && r.relation !== f.relation) continue;
-      if (f.subjectType !== undefined && r.subject.type !== f.subjectType) continue;
-      if (subjectIds && !subjectIds.has(r.subject.id)) continue;
-      if (f.subjectRelation !== undefined && r.subject.relation !== f.subjectRelation) continue;
-      out.push(r);
+      if (matches(r)) out.push(r);
     }
     return out;
   }
