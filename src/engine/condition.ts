@@ -20,18 +20,28 @@ export function caveatCondition(name: string, context: Readonly<Record<string, u
   return { op: 'caveat', name, context };
 }
 
-/** Either holds. Simplifies TRUE and FALSE away. */
+/** Either holds. Simplifies TRUE and FALSE away, and `x or not x` to TRUE. */
 export function or(a: Condition, b: Condition): Condition {
   if (a.op === 'true' || b.op === 'false') return a;
   if (b.op === 'true' || a.op === 'false') return b;
-  return { op: 'or', children: [...(a.op === 'or' ? a.children : [a]), ...(b.op === 'or' ? b.children : [b])] };
+  const children = [...(a.op === 'or' ? a.children : [a]), ...(b.op === 'or' ? b.children : [b])];
+  return hasComplement(children) ? TRUE : { op: 'or', children };
 }
 
-/** Both hold. Simplifies TRUE and FALSE away. */
+/** Both hold. Simplifies TRUE and FALSE away, and `x and not x` to FALSE. */
 export function and(a: Condition, b: Condition): Condition {
   if (a.op === 'false' || b.op === 'true') return a;
   if (b.op === 'false' || a.op === 'true') return b;
-  return { op: 'and', children: [...(a.op === 'and' ? a.children : [a]), ...(b.op === 'and' ? b.children : [b])] };
+  const children = [...(a.op === 'and' ? a.children : [a]), ...(b.op === 'and' ? b.children : [b])];
+  return hasComplement(children) ? FALSE : { op: 'and', children };
+}
+
+/** True when some child is the negation of another (structurally). Only negations cost anything here. */
+function hasComplement(children: readonly Condition[]): boolean {
+  const negated = children.filter((c): c is Extract<Condition, { op: 'not' }> => c.op === 'not');
+  if (!negated.length) return false;
+  const keys = new Set(children.filter((c) => c.op !== 'not').map((c) => JSON.stringify(c)));
+  return negated.some((n) => keys.has(JSON.stringify(n.child)));
 }
 
 /** Does not hold. */
