@@ -1,10 +1,22 @@
 import type { Relationship } from '../model/relationship.js';
 
 /**
- * A point in a store's history. Opaque outside the store that issued it: compare and order
- * revisions only through that store. Every read names one; cache keys carry it.
+ * A point in a store's history: the decimal number of the transaction that made it. Revisions of
+ * one datastore are totally ordered (`compareRevisions`). Every read names one; cache keys carry it.
  */
 export type Revision = string & { readonly __revision: unique symbol };
+
+/** Orders two revisions of the same datastore. */
+export function compareRevisions(a: Revision, b: Revision): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** A revision from its number. */
+export function revisionOf(n: number | bigint | string): Revision {
+  return String(n) as Revision;
+}
 
 /**
  * Selects relationships. `resourceType` is required; every other field narrows. `subjectRelation`
@@ -36,14 +48,79 @@ export interface RelationshipUpdate {
   readonly relationship: Relationship;
 }
 
-/** A versioned store of relationships and the schema. */
+/** A condition a write checks, inside its transaction, before applying anything. */
+export interface Precondition {
+  /** MUST_MATCH: some live relationship matches the filter; MUST_NOT_MATCH: none does. */
+  readonly operation: 'must_match' | 'must_not_match';
+  readonly filter: RelationshipFilter;
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  readonly preconditions?: readonly Precondition[];
+  /** Recorded with the transaction and reported by the changelog (who wrote it, why). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** What a delete by filter did. */
+export interface DeleteResult {
+  readonly revision: Revision;
+  readonly deleted: number;
+  /** With `allowPartial`, whether matching relationships remain beyond the limit. */
+  readonly more: boolean;
+}
+
+/** One page of a read; `cursor` resumes right after it, null when nothing is left. */
+export interface ReadPage {
+  readonly relationships: readonly Relationship[];
+  readonly cursor: string | null;
+}
+
+/** One committed transaction's changes, for the changelog (the base of Watch). */
+export interface ChangeSet {
+  readonly revision: Revision;
+  readonly committedAt: Date;
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+  /** TOUCH for a relationship written (created or replaced), DELETE for one removed. */
+  readonly changes: readonly { readonly operation: 'touch' | 'delete'; readonly relationship: Relationship }[];
+  /** True when the transaction wrote a new schema version. */
+  readonly schemaChanged: boolean;
+}
+
+/** The most updates one write may carry, unless configured otherwise. */
+export const DEFAULT_MAX_UPDATES = 1000;
+
+/** A versioned store of relationships and the schema, for one tenant. */
 export interface Store {
   /** The newest committed revision. */
   headRevision(): Promise<Revision>;
+  /** The newest revision committed at or before `time` (the oldest retained one if none). */
+  revisionAt(time: Date): Promise<Revision>;
+  /**
+   * Throws unless `revision` can still be read exactly: FAILED_PRECONDITION once garbage
+   * collection has passed it, INVALID_ARGUMENT if it is newer than the head.
+   */
+  checkRevision(revision: Revision): Promise<void>;
   /** A reader at `revision`, which must have come from this store. */
   snapshot(revision: Revision): SnapshotReader;
-  /** Applies all updates atomically as one new revision, or none of them; returns that revision. */
-  write(updates: readonly RelationshipUpdate[]): Promise<Revision>;
+  /**
+   * Applies all updates atomically as one new revision, or none of them; returns that revision.
+   * CREATE of a live relationship fails with ALREADY_EXISTS; a failed precondition with
+   * FAILED_PRECONDITION; more than the configured number of updates, or one relationship updated
+   * twice, with INVALID_ARGUMENT.
+   */
+  write(updates: readonly RelationshipUpdate[], options?: WriteOptions): Promise<Revision>;
+  /**
+   * Deletes the live relationships matching a filter, at most `limit` of them. Past the limit it
+   * fails with FAILED_PRECONDITION and deletes nothing, unless `allowPartial`.
+   */
+  deleteByFilter(filter: RelationshipFilter, options?: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> }): Promise<DeleteResult>;
+  /** One page of the relationships matching a filter at a revision, in key order. */
+  readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage>;
+  /** Writes many relationships as one transaction; CREATE semantics (a live duplicate fails it). */
+  importRelationships(relationships: Iterable<Relationship> | AsyncIterable<Relationship>, options?: { metadata?: Readonly<Record<string, unknown>> }): Promise<{ revision: Revision; count: number }>;
+  /** The committed transactions after `after`, oldest first, at most `limit` of them. */
+  changes(after: Revision, options?: { limit?: number }): Promise<readonly ChangeSet[]>;
   /** Stores a new schema version (the compiled text) and returns the revision it was written at. */
   writeSchema(text: string): Promise<Revision>;
   /** The schema text in force at a revision, or null if none was written yet. */

@@ -1,8 +1,11 @@
 import t from 'tap';
-import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { MemoryDatastore } from '../../src/store/memory/memory-datastore.js';
 import { storeConformance } from './store-conformance.js';
 
-storeConformance(t, async () => {
-  let now = new Date();
-  return { store: new MemoryStore({ clock: () => now }), setNow: (d) => void (now = d) };
-});
+let now: Date | null = null;
+const datastore = new MemoryDatastore({ clock: () => now ?? new Date() });
+storeConformance(t, async () => ({
+  datastore,
+  store: datastore.store(`tenant_${Math.random().toString(36).slice(2)}`),
+  setNow: (d) => void (now = d),
+}));

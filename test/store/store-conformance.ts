@@ -1,14 +1,16 @@
 import type { Test } from 'tap';
-import { parseRelationship } from '../../src/model/relationship-syntax.js';
+import { formatRelationship, parseRelationship } from '../../src/model/relationship-syntax.js';
 import type { Relationship } from '../../src/model/relationship.js';
-import { formatRelationship } from '../../src/model/relationship-syntax.js';
-import type { RelationshipUpdate, Store } from '../../src/store/store.js';
+import type { Datastore } from '../../src/store/datastore.js';
+import { compareRevisions, type RelationshipUpdate, type Revision, type Store } from '../../src/store/store.js';
 
-/** A store under test and the clock it judges expiration by. */
+/** A store under test, the datastore behind it, and the clock it judges expiration by. */
 export interface StoreUnderTest {
+  readonly datastore: Datastore;
+  /** A fresh tenant's store, empty. */
   readonly store: Store;
-  /** Moves the store's clock to this time. */
-  setNow(d: Date): void;
+  /** Moves the store's clock to this time (null: back to real time). */
+  setNow(d: Date | null): void;
 }
 
 const rel = (s: string): Relationship => parseRelationship(s);
@@ -17,9 +19,7 @@ const create = (s: string): RelationshipUpdate => ({ operation: 'create', relati
 const del = (s: string): RelationshipUpdate => ({ operation: 'delete', relationship: rel(s) });
 const texts = (rs: readonly Relationship[]): string[] => rs.map(formatRelationship).sort();
 
-/**
- * The store conformance suite: every backend runs it. `make` gives a fresh, empty store.
- */
+/** The store conformance suite: every backend runs it. `make` gives a fresh, empty tenant store. */
 export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): void {
   t.test('reads are snapshots at a revision', async (t) => {
     const { store } = await make();
@@ -30,8 +30,8 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.same(texts(await store.snapshot(r0).query(q)), []);
     t.same(texts(await store.snapshot(r1).query(q)), ['doc:a#viewer@user:ann', 'doc:a#viewer@user:tom']);
     t.same(texts(await store.snapshot(r2).query(q)), ['doc:a#viewer@user:ann', 'doc:b#viewer@user:tom']);
-    t.equal(await store.headRevision(), r2);
-    await store.close();
+    t.ok(compareRevisions(r1, r2) < 0, 'revisions increase');
+    t.ok(compareRevisions(await store.headRevision(), r2) >= 0);
   });
 
   t.test('filters narrow by every field', async (t) => {
@@ -50,36 +50,124 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.same(texts(await r.query({ resourceType: 'doc', relation: 'viewer', subjectRelation: '...' })), ['doc:a#viewer@user:tom', 'doc:b#viewer@user:*']);
     t.same(texts(await r.query({ resourceType: 'doc', subjectType: 'user', subjectIds: ['tom'] })), ['doc:a#owner@user:tom', 'doc:a#viewer@user:tom']);
     await t.rejects(r.query({ resourceType: 'doc', resourceIds: [] }), { code: 'INVALID_ARGUMENT' });
-    await store.close();
   });
 
   t.test('a write is all or nothing', async (t) => {
     const { store } = await make();
     const r1 = await store.write([create('doc:a#viewer@user:tom')]);
-    await t.rejects(store.write([create('doc:b#viewer@user:ann'), create('doc:a#viewer@user:tom')]), { code: 'ALREADY_EXISTS' });
-    await t.rejects(store.write([touch('doc:c#viewer@user:ann'), del('doc:c#viewer@user:ann')]), { code: 'INVALID_ARGUMENT' });
-    t.equal(await store.headRevision(), r1, 'no revision was spent on the failed writes');
-    t.same(texts(await store.snapshot(r1).query({ resourceType: 'doc' })), ['doc:a#viewer@user:tom']);
-    await store.close();
+    await t.rejects(store.write([create('doc:b#viewer@user:ann'), create('doc:a#viewer@user:tom')]), { code: 'ALREADY_EXISTS', message: /doc:a#viewer@user:tom/ });
+    await t.rejects(store.write([touch('doc:c#viewer@user:ann'), del('doc:c#viewer@user:ann')]), { code: 'INVALID_ARGUMENT', field: 'updates[1]' });
+    const tooMany = Array.from({ length: 1001 }, (_, i) => touch(`doc:x${i}#viewer@user:u`));
+    await t.rejects(store.write(tooMany), { code: 'INVALID_ARGUMENT', message: /more than the limit of 1000/ });
+    t.same(texts(await store.snapshot(await store.headRevision()).query({ resourceType: 'doc' })), ['doc:a#viewer@user:tom'], 'nothing of the failed writes');
+    t.ok(r1);
   });
 
-  t.test('touch replaces caveat and expiration', async (t) => {
+  t.test('preconditions are checked in the transaction', async (t) => {
     const { store } = await make();
+    await store.write([touch('doc:a#owner@user:tom')]);
+    const mustOwn = { operation: 'must_match' as const, filter: { resourceType: 'doc', resourceIds: ['a'], relation: 'owner', subjectType: 'user', subjectIds: ['tom'] } };
+    const mustNotBan = { operation: 'must_not_match' as const, filter: { resourceType: 'doc', resourceIds: ['a'], relation: 'banned' } };
+    const ok = await store.write([touch('doc:a#viewer@user:ann')], { preconditions: [mustOwn, mustNotBan] });
+    t.ok(ok);
+    await store.write([touch('doc:a#banned@user:bob')]);
+    await t.rejects(store.write([touch('doc:a#viewer@user:cat')], { preconditions: [mustOwn, mustNotBan] }), {
+      code: 'FAILED_PRECONDITION',
+      field: 'preconditions[1]',
+    });
+    await t.rejects(store.write([touch('doc:a#viewer@user:cat')], { preconditions: [{ ...mustOwn, filter: { ...mustOwn.filter, subjectIds: ['zed'] } }] }), {
+      code: 'FAILED_PRECONDITION',
+      field: 'preconditions[0]',
+    });
+    const all = texts(await store.snapshot(await store.headRevision()).query({ resourceType: 'doc' }));
+    t.notOk(all.includes('doc:a#viewer@user:cat'));
+  });
+
+  t.test('touch replaces caveat and expiration; create over an expired one succeeds', async (t) => {
+    const { store, setNow } = await make();
     await store.write([touch('doc:a#viewer@user:tom[cav:{"x":1}]')]);
     const rev = await store.write([touch('doc:a#viewer@user:tom[cav:{"x":2}][expiration:2300-01-01T00:00:00Z]')]);
     t.same(texts(await store.snapshot(rev).query({ resourceType: 'doc' })), ['doc:a#viewer@user:tom[cav:{"x":2}][expiration:2300-01-01T00:00:00Z]']);
-    await store.close();
+    setNow(new Date('2030-01-01T00:00:00Z'));
+    try {
+      await store.write([touch('doc:b#viewer@user:tom[expiration:2029-01-01T00:00:00Z]')]);
+      const r = await store.write([create('doc:b#viewer@user:tom')]);
+      t.same(texts(await store.snapshot(r).query({ resourceType: 'doc', resourceIds: ['b'], relation: 'viewer' })), ['doc:b#viewer@user:tom']);
+    } finally {
+      setNow(null);
+    }
   });
 
   t.test('expired relationships are as if absent, by the store clock', async (t) => {
     const { store, setNow } = await make();
     setNow(new Date('2030-01-01T00:00:00Z'));
-    const rev = await store.write([touch('doc:a#viewer@user:tom[expiration:2030-06-01T00:00:00Z]'), touch('doc:a#viewer@user:ann')]);
-    const q = { resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' };
-    t.same(texts(await store.snapshot(rev).query(q)).length, 2);
-    setNow(new Date('2030-06-01T00:00:00Z'));
-    t.same(texts(await store.snapshot(rev).query(q)), ['doc:a#viewer@user:ann']);
-    await store.close();
+    try {
+      const rev = await store.write([touch('doc:a#viewer@user:tom[expiration:2030-06-01T00:00:00Z]'), touch('doc:a#viewer@user:ann')]);
+      const q = { resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' };
+      t.same(texts(await store.snapshot(rev).query(q)).length, 2);
+      setNow(new Date('2030-06-01T00:00:00Z'));
+      t.same(texts(await store.snapshot(rev).query(q)), ['doc:a#viewer@user:ann']);
+    } finally {
+      setNow(null);
+    }
+  });
+
+  t.test('delete by filter, with a limit and partial deletes', async (t) => {
+    const { store } = await make();
+    await store.write(Array.from({ length: 7 }, (_, i) => touch(`doc:a#viewer@user:u${i}`)).concat([touch('doc:a#owner@user:u0')]));
+    const f = { resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' };
+    await t.rejects(store.deleteByFilter(f, { limit: 5 }), { code: 'FAILED_PRECONDITION', field: 'limit' });
+    const r1 = await store.deleteByFilter(f, { limit: 5, allowPartial: true });
+    t.match(r1, { deleted: 5, more: true });
+    const r2 = await store.deleteByFilter(f, { limit: 5, allowPartial: true });
+    t.match(r2, { deleted: 2, more: false });
+    t.same(texts(await store.snapshot(r2.revision).query({ resourceType: 'doc' })), ['doc:a#owner@user:u0']);
+    const r3 = await store.deleteByFilter({ resourceType: 'doc' });
+    t.match(r3, { deleted: 1, more: false });
+  });
+
+  t.test('reads page by cursor, resuming exactly where a page ended', async (t) => {
+    const { store } = await make();
+    const rels = Array.from({ length: 2500 }, (_, i) => rel(`doc:d${String(i).padStart(4, '0')}#viewer@user:u${i % 7}`));
+    const { revision, count } = await store.importRelationships(rels);
+    t.equal(count, 2500);
+    await store.write([touch('doc:later#viewer@user:x')]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await store.readPage(revision, { resourceType: 'doc' }, { limit: 400, cursor });
+      seen.push(...page.relationships.map(formatRelationship));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor);
+    t.equal(pages, 7);
+    t.equal(seen.length, 2500, 'no loss');
+    t.equal(new Set(seen).size, 2500, 'no duplicates');
+    t.same(seen, [...seen].sort(), 'in key order');
+    t.notOk(seen.includes('doc:later#viewer@user:x'), 'the cursor reads one snapshot');
+    const first = await store.readPage(revision, { resourceType: 'doc' }, { limit: 10 });
+    await t.rejects(store.readPage(await store.headRevision(), { resourceType: 'doc' }, { limit: 10, cursor: first.cursor }), { code: 'INVALID_ARGUMENT', field: 'cursor' });
+    await t.rejects(store.readPage(revision, { resourceType: 'doc' }, { limit: 10, cursor: 'garbage' }), { code: 'INVALID_ARGUMENT', field: 'cursor' });
+    await t.rejects(store.importRelationships([rel('doc:d0001#viewer@user:u1')]), { code: 'ALREADY_EXISTS' });
+  });
+
+  t.test('the changelog lists committed changes in order, with metadata', async (t) => {
+    const { store } = await make();
+    const start = await store.headRevision();
+    const r1 = await store.write([touch('doc:a#viewer@user:tom'), touch('doc:a#viewer@user:ann')], { metadata: { by: 'alice' } });
+    const r2 = await store.write([del('doc:a#viewer@user:tom'), touch('doc:a#viewer@user:ann[cav:{"x":1}]')]);
+    const r3 = await store.writeSchema('definition user {}');
+    const changes = await store.changes(start);
+    t.same(changes.map((c) => c.revision), [r1, r2, r3]);
+    t.same(changes[0]!.metadata, { by: 'alice' });
+    t.same(changes[0]!.changes.map((c) => `${c.operation} ${formatRelationship(c.relationship)}`).sort(), ['touch doc:a#viewer@user:ann', 'touch doc:a#viewer@user:tom']);
+    t.same(changes[1]!.changes.map((c) => `${c.operation} ${formatRelationship(c.relationship)}`).sort(), [
+      'delete doc:a#viewer@user:tom',
+      'touch doc:a#viewer@user:ann[cav:{"x":1}]',
+    ]);
+    t.equal(changes[2]!.schemaChanged, true);
+    t.same((await store.changes(r1, { limit: 1 })).map((c) => c.revision), [r2]);
   });
 
   t.test('schemas are versioned with revisions', async (t) => {
@@ -90,13 +178,81 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.equal(await store.readSchema(r0), null);
     t.equal(await store.readSchema(r1), 'definition user {}');
     t.equal(await store.readSchema(r2), 'definition person {}');
-    await store.close();
+  });
+
+  t.test('tenants do not see each other', async (t) => {
+    const { datastore, store } = await make();
+    const other = datastore.store(`other_${Math.random().toString(36).slice(2)}`);
+    const rev = await store.write([touch('doc:a#viewer@user:tom')]);
+    await other.write([touch('doc:b#viewer@user:ann')]);
+    const head = await other.headRevision();
+    t.same(texts(await store.snapshot(await store.headRevision()).query({ resourceType: 'doc' })), ['doc:a#viewer@user:tom']);
+    t.same(texts(await other.snapshot(head).query({ resourceType: 'doc' })), ['doc:b#viewer@user:ann']);
+    t.same((await other.changes(rev)).flatMap((c) => c.changes.map((x) => formatRelationship(x.relationship))), ['doc:b#viewer@user:ann']);
   });
 
   t.test('a revision from the future or elsewhere is refused', async (t) => {
     const { store } = await make();
-    t.throws(() => store.snapshot('999999' as never), { code: 'INVALID_ARGUMENT' });
-    t.throws(() => store.snapshot('not-a-revision' as never), { code: 'INVALID_ARGUMENT' });
-    await store.close();
+    await t.rejects(store.checkRevision('999999999' as Revision), { code: 'INVALID_ARGUMENT' });
+    t.throws(() => store.snapshot('not-a-revision' as Revision), { code: 'INVALID_ARGUMENT' });
+  });
+
+  t.test('revisionAt finds the newest revision committed by a time', async (t) => {
+    const { store } = await make();
+    const r1 = await store.write([touch('doc:a#viewer@user:tom')]);
+    await new Promise((r) => setTimeout(r, 20));
+    const between = new Date();
+    await new Promise((r) => setTimeout(r, 20));
+    await store.write([touch('doc:b#viewer@user:tom')]);
+    t.ok(compareRevisions(await store.revisionAt(between), r1) >= 0);
+    t.ok(compareRevisions(await store.revisionAt(between), await store.headRevision()) < 0);
+  });
+
+  t.test('concurrent writers and readers: no reader at zookie Z misses a write acknowledged with Z', async (t) => {
+    const { store } = await make();
+    const acks: { revision: Revision; id: string }[] = [];
+    const misses: string[] = [];
+    const writer = async (w: number): Promise<void> => {
+      for (let i = 0; i < 15; i++) {
+        const id = `w${w}_${i}`;
+        const revision = await store.write([touch(`doc:${id}#viewer@user:u`)]);
+        acks.push({ revision, id });
+        const seen = await store.snapshot(revision).query({ resourceType: 'doc', resourceIds: [id], relation: 'viewer' });
+        if (!seen.length) misses.push(`${id}@${revision}`);
+      }
+    };
+    const reader = async (): Promise<void> => {
+      for (let i = 0; i < 15; i++) {
+        const head = await store.headRevision();
+        const known = acks.filter((a) => compareRevisions(a.revision, head) <= 0);
+        const rows = await store.snapshot(head).query({ resourceType: 'doc' });
+        const ids = new Set(rows.map((r) => r.resource.id));
+        for (const a of known) if (!ids.has(a.id)) misses.push(`reader at ${head} missed ${a.id}@${a.revision}`);
+      }
+    };
+    await Promise.all([...Array.from({ length: 8 }, (_, w) => writer(w)), reader(), reader()]);
+    t.same(misses, []);
+    t.equal(new Set(acks.map((a) => a.revision)).size, acks.length, 'every write has its own revision');
+    // Every acknowledged write is in every later snapshot.
+    const sorted = [...acks].sort((a, b) => compareRevisions(a.revision, b.revision));
+    const last = await store.snapshot(sorted[sorted.length - 1]!.revision).query({ resourceType: 'doc' });
+    t.equal(last.length, acks.length);
+  });
+
+  t.test('garbage collection drops history, keeps the present', async (t) => {
+    const { datastore, store } = await make();
+    const r1 = await store.write([touch('doc:a#viewer@user:tom'), touch('doc:a#viewer@user:ann')]);
+    await store.write([del('doc:a#viewer@user:tom')]);
+    const r3 = await store.write([touch('doc:b#viewer@user:cat')]);
+    await new Promise((r) => setTimeout(r, 10));
+    const result = await datastore.gc({ windowMs: 0, batchSize: 1 });
+    t.ok(result.removed >= 1, `${result.removed} rows removed`);
+    t.ok(compareRevisions(result.watermark, r3) >= 0);
+    await t.rejects(store.checkRevision(r1), { code: 'FAILED_PRECONDITION', message: /garbage-collected/ });
+    const now = await store.headRevision();
+    await store.checkRevision(now);
+    t.same(texts(await store.snapshot(now).query({ resourceType: 'doc' })), ['doc:a#viewer@user:ann', 'doc:b#viewer@user:cat']);
+    const again = await datastore.gc({ windowMs: 0 });
+    t.equal(again.removed, 0, 'running it again (or on another server) is harmless');
   });
 }

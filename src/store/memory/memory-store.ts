@@ -1,7 +1,31 @@
 import { WardenError } from '../../errors/error-code.js';
 import { relationshipKey, type Relationship } from '../../model/relationship.js';
 import { filterMatcher, validateFilter } from '../filter.js';
-import type { RelationshipFilter, RelationshipUpdate, Revision, SnapshotReader, Store } from '../store.js';
+import {
+  alreadyExists,
+  compareSortKeys,
+  composeChanges,
+  decodeCursor,
+  encodeCursor,
+  preconditionFailed,
+  sortKey,
+  tooManyToDelete,
+  validateLimit,
+  validateUpdates,
+} from '../store-support.js';
+import {
+  DEFAULT_MAX_UPDATES,
+  revisionOf,
+  type ChangeSet,
+  type DeleteResult,
+  type ReadPage,
+  type RelationshipFilter,
+  type RelationshipUpdate,
+  type Revision,
+  type SnapshotReader,
+  type Store,
+  type WriteOptions,
+} from '../store.js';
 
 /** A stored relationship version: alive from `created` up to (not including) `deleted`. */
 interface Row {
@@ -10,16 +34,31 @@ interface Row {
   deleted: number;
 }
 
+/** A committed transaction, for revisionAt and the changelog. */
+interface Transaction {
+  readonly revision: number;
+  readonly at: Date;
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+  schemaChanged: boolean;
+}
+
 /** Clock the store judges expiration by; tests may pass their own. */
 export type Clock = () => Date;
+
+/** The revision counter; stores of one datastore share it, so revisions are datastore-wide. */
+export interface RevisionCounter {
+  head: number;
+}
 
 /**
  * MemoryStore keeps every version of every relationship in memory, indexed by resource and by
  * subject, so reads at any past revision are exact snapshots. For tests and `warden validate`.
  */
 export class MemoryStore implements Store {
-  #head = 0;
+  readonly #counter: RevisionCounter;
+  #watermark = 0;
   readonly #clock: Clock;
+  readonly #maxUpdates: number;
   /** Live and historical rows by `type:id#relation`. */
   readonly #byResource = new Map<string, Row[]>();
   /** Rows by `resourceType#relation@subjectType:subjectId`. */
@@ -29,13 +68,29 @@ export class MemoryStore implements Store {
   /** The live row of each relationship key. */
   readonly #live = new Map<string, Row>();
   readonly #schemas: { revision: number; text: string }[] = [];
+  readonly #transactions: Transaction[] = [];
 
-  constructor(options: { clock?: Clock } = {}) {
+  constructor(options: { clock?: Clock; maxUpdates?: number; counter?: RevisionCounter } = {}) {
+    this.#counter = options.counter ?? { head: 0 };
     this.#clock = options.clock ?? (() => new Date());
+    this.#maxUpdates = options.maxUpdates ?? DEFAULT_MAX_UPDATES;
   }
 
   async headRevision(): Promise<Revision> {
-    return String(this.#head) as Revision;
+    return revisionOf(this.#counter.head);
+  }
+
+  async revisionAt(time: Date): Promise<Revision> {
+    let rev = this.#watermark;
+    for (const t of this.#transactions) if (t.at.getTime() <= time.getTime()) rev = Math.max(rev, t.revision);
+    return revisionOf(rev);
+  }
+
+  async checkRevision(revision: Revision): Promise<void> {
+    const n = this.#parse(revision);
+    if (n < this.#watermark) {
+      throw new WardenError('FAILED_PRECONDITION', `revision ${revision} has been garbage-collected; read at a newer one`, { field: 'consistency' });
+    }
   }
 
   snapshot(revision: Revision): SnapshotReader {
@@ -45,37 +100,51 @@ export class MemoryStore implements Store {
 
   #parse(revision: Revision): number {
     const n = /^\d+$/.test(revision) ? Number(revision) : NaN;
-    if (!Number.isSafeInteger(n) || n > this.#head) {
+    if (!Number.isSafeInteger(n) || n > this.#counter.head) {
       throw new WardenError('INVALID_ARGUMENT', `revision \`${revision}\` is not one of this store's`, { field: 'revision' });
     }
     return n;
   }
 
-  async write(updates: readonly RelationshipUpdate[]): Promise<Revision> {
-    const seen = new Set<string>();
+  #isLive(row: Row, now: number): boolean {
+    return row.deleted === Infinity && !(row.rel.expiresAt && row.rel.expiresAt.getTime() <= now);
+  }
+
+  #commit(options: { metadata?: Readonly<Record<string, unknown>> | undefined; schemaChanged?: boolean }): number {
+    const rev = ++this.#counter.head;
+    this.#transactions.push({ revision: rev, at: this.#clock(), metadata: options.metadata ?? null, schemaChanged: options.schemaChanged ?? false });
+    return rev;
+  }
+
+  async write(updates: readonly RelationshipUpdate[], options: WriteOptions = {}): Promise<Revision> {
+    validateUpdates(updates, this.#maxUpdates);
+    const now = this.#clock().getTime();
+    (options.preconditions ?? []).forEach((p, i) => {
+      validateFilter(p.filter);
+      const matches = filterMatcher(p.filter);
+      const found = [...this.#live.values()].some((row) => this.#isLive(row, now) && matches(row.rel));
+      if (found !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
+    });
     for (const u of updates) {
-      const key = relationshipKey(u.relationship);
-      if (seen.has(key)) {
-        throw new WardenError('INVALID_ARGUMENT', `updates: relationship \`${key}\` appears more than once`, { field: 'updates' });
-      }
-      seen.add(key);
-      if (u.operation === 'create' && this.#live.has(key)) {
-        throw new WardenError('ALREADY_EXISTS', `relationship \`${key}\` already exists`, { field: 'updates' });
-      }
+      const old = this.#live.get(relationshipKey(u.relationship));
+      if (u.operation === 'create' && old && this.#isLive(old, now)) throw alreadyExists(u.relationship);
     }
-    // Validation passed for every update, so applying cannot fail half way.
-    const rev = this.#head + 1;
+    // Every check passed, so applying cannot fail half way.
+    const rev = this.#commit(options);
     for (const u of updates) {
       const key = relationshipKey(u.relationship);
-      const old = this.#live.get(key);
-      if (old) {
-        old.deleted = rev;
-        this.#live.delete(key);
-      }
+      this.#remove(key, rev);
       if (u.operation !== 'delete') this.#insert(key, u.relationship, rev);
     }
-    this.#head = rev;
-    return String(rev) as Revision;
+    return revisionOf(rev);
+  }
+
+  #remove(key: string, rev: number): void {
+    const old = this.#live.get(key);
+    if (old) {
+      old.deleted = rev;
+      this.#live.delete(key);
+    }
   }
 
   #insert(key: string, rel: Relationship, rev: number): void {
@@ -86,10 +155,84 @@ export class MemoryStore implements Store {
     add(this.#byType, rel.resource.type, row);
   }
 
+  async deleteByFilter(
+    filter: RelationshipFilter,
+    options: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> } = {},
+  ): Promise<DeleteResult> {
+    validateFilter(filter);
+    const now = this.#clock().getTime();
+    const matches = filterMatcher(filter);
+    const rows = [...this.#live.values()].filter((row) => this.#isLive(row, now) && matches(row.rel));
+    rows.sort((a, b) => compareSortKeys(sortKey(a.rel), sortKey(b.rel)));
+    const limit = options.limit ?? Infinity;
+    if (rows.length > limit && !options.allowPartial) throw tooManyToDelete(limit);
+    const chosen = rows.slice(0, limit);
+    const rev = this.#commit(options);
+    for (const row of chosen) this.#remove(relationshipKey(row.rel), rev);
+    return { revision: revisionOf(rev), deleted: chosen.length, more: rows.length > chosen.length };
+  }
+
+  async readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
+    validateLimit(options.limit);
+    const after = options.cursor ? decodeCursor(options.cursor, revision) : null;
+    const all = this.#query(filter, this.#parse(revision)).sort((a, b) => compareSortKeys(sortKey(a), sortKey(b)));
+    const rest = after ? all.filter((r) => compareSortKeys(sortKey(r), after) > 0) : all;
+    const page = rest.slice(0, options.limit);
+    const cursor = rest.length > page.length ? encodeCursor(revision, sortKey(page[page.length - 1]!)) : null;
+    return { relationships: page, cursor };
+  }
+
+  async importRelationships(
+    relationships: Iterable<Relationship> | AsyncIterable<Relationship>,
+    options: { metadata?: Readonly<Record<string, unknown>> } = {},
+  ): Promise<{ revision: Revision; count: number }> {
+    const now = this.#clock().getTime();
+    const batch: Relationship[] = [];
+    const seen = new Set<string>();
+    for await (const r of relationships) {
+      const key = relationshipKey(r);
+      const old = this.#live.get(key);
+      if (seen.has(key) || (old && this.#isLive(old, now))) throw alreadyExists(r);
+      seen.add(key);
+      batch.push(r);
+    }
+    const rev = this.#commit(options);
+    for (const r of batch) {
+      const key = relationshipKey(r);
+      this.#remove(key, rev);
+      this.#insert(key, r, rev);
+    }
+    return { revision: revisionOf(rev), count: batch.length };
+  }
+
+  async changes(after: Revision, options: { limit?: number } = {}): Promise<readonly ChangeSet[]> {
+    const from = this.#parse(after);
+    const txs = this.#transactions.filter((t) => t.revision > from).slice(0, options.limit ?? 100);
+    const wanted = new Set(txs.map((t) => t.revision));
+    const created = new Map<number, Row[]>();
+    const deleted = new Map<number, Row[]>();
+    for (const rows of this.#byType.values()) {
+      for (const row of rows) {
+        if (wanted.has(row.created)) add(created, row.created, row);
+        if (wanted.has(row.deleted)) add(deleted, row.deleted, row);
+      }
+    }
+    return txs.map((t) => ({
+      revision: revisionOf(t.revision),
+      committedAt: t.at,
+      metadata: t.metadata,
+      schemaChanged: t.schemaChanged,
+      changes: composeChanges(
+        (deleted.get(t.revision) ?? []).map((r) => r.rel),
+        (created.get(t.revision) ?? []).map((r) => r.rel),
+      ),
+    }));
+  }
+
   async writeSchema(text: string): Promise<Revision> {
-    const rev = ++this.#head;
+    const rev = this.#commit({ schemaChanged: true });
     this.#schemas.push({ revision: rev, text });
-    return String(rev) as Revision;
+    return revisionOf(rev);
   }
 
   async readSchema(revision: Revision): Promise<string | null> {
@@ -97,6 +240,28 @@ export class MemoryStore implements Store {
     let text: string | null = null;
     for (const s of this.#schemas) if (s.revision <= at) text = s.text;
     return text;
+  }
+
+  /**
+   * Drops what no read can need any more: versions deleted, and relationships expired, before the
+   * newest revision older than `windowMs`. Revisions before that one can no longer be read exactly.
+   */
+  async gc(options: { windowMs: number }): Promise<{ removed: number; watermark: Revision }> {
+    const horizon = this.#clock().getTime() - options.windowMs;
+    const watermark = Number(await this.revisionAt(new Date(horizon)));
+    let removed = 0;
+    const keep = (row: Row): boolean => !(row.deleted <= watermark || (row.rel.expiresAt !== null && row.rel.expiresAt.getTime() < horizon));
+    for (const index of [this.#byResource, this.#bySubject, this.#byType]) {
+      for (const [key, rows] of index) {
+        const kept = rows.filter(keep);
+        if (index === this.#byType) removed += rows.length - kept.length;
+        if (kept.length) index.set(key, kept);
+        else index.delete(key);
+      }
+    }
+    for (const [key, row] of this.#live) if (!keep(row)) this.#live.delete(key);
+    this.#watermark = Math.max(this.#watermark, watermark);
+    return { removed, watermark: revisionOf(this.#watermark) };
   }
 
   async close(): Promise<void> {}
@@ -124,10 +289,10 @@ export class MemoryStore implements Store {
   }
 }
 
-function add(m: Map<string, Row[]>, key: string, row: Row): void {
+function add<K, V>(m: Map<K, V[]>, key: K, v: V): void {
   const list = m.get(key);
-  if (list) list.push(row);
-  else m.set(key, [row]);
+  if (list) list.push(v);
+  else m.set(key, [v]);
 }
 
 function gather(m: Map<string, Row[]>, keys: readonly string[]): readonly Row[] {

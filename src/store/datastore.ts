@@ -1,0 +1,34 @@
+import type { Revision, Store } from './store.js';
+
+/** What garbage collection removed, and the oldest revision still readable exactly. */
+export interface GcResult {
+  readonly removed: number;
+  readonly watermark: Revision;
+}
+
+/**
+ * A datastore: the database behind every tenant's Store. It owns connections, the schema
+ * migrations, its identity (which zookies carry) and garbage collection.
+ */
+export interface Datastore {
+  /** A stable, unique identity, so a zookie from another datastore is recognised and refused. */
+  readonly id: string;
+  /** The store of one tenant. Cheap: share the datastore's connections. */
+  store(tenant: string): Store;
+  /** Applies pending migrations. */
+  migrate(): Promise<void>;
+  /** Throws FAILED_PRECONDITION unless the database is migrated to exactly this version of Warden. */
+  assertMigrated(): Promise<void>;
+  /**
+   * Removes versions deleted, and relationships expired, before the newest revision older than
+   * `windowMs`, in batches of `batchSize`. Safe to run from several servers at once.
+   */
+  gc(options: { windowMs: number; batchSize?: number }): Promise<GcResult>;
+  close(): Promise<void>;
+}
+
+/** The tenant used until tenants arrive with the API. */
+export const DEFAULT_TENANT = 'default';
+
+/** The default garbage-collection window: 24 hours. */
+export const DEFAULT_GC_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { revisionOf } from '../store.js';
+import type { Datastore, GcResult } from '../datastore.js';
+import { MemoryStore, type Clock, type RevisionCounter } from './memory-store.js';
+
+/** A datastore in memory: one MemoryStore per tenant, nothing persisted. For tests and `validate`. */
+export class MemoryDatastore implements Datastore {
+  readonly id = randomUUID();
+  readonly #stores = new Map<string, MemoryStore>();
+  readonly #options: { clock?: Clock; maxUpdates?: number; counter: RevisionCounter };
+
+  constructor(options: { clock?: Clock; maxUpdates?: number } = {}) {
+    this.#options = { ...options, counter: { head: 0 } };
+  }
+
+  store(tenant: string): MemoryStore {
+    let s = this.#stores.get(tenant);
+    if (!s) this.#stores.set(tenant, (s = new MemoryStore(this.#options)));
+    return s;
+  }
+
+  async migrate(): Promise<void> {}
+
+  async assertMigrated(): Promise<void> {}
+
+  async gc(options: { windowMs: number }): Promise<GcResult> {
+    let removed = 0;
+    let watermark = 0n;
+    for (const s of this.#stores.values()) {
+      const r = await s.gc(options);
+      removed += r.removed;
+      if (BigInt(r.watermark) > watermark) watermark = BigInt(r.watermark);
+    }
+    return { removed, watermark: revisionOf(watermark) };
+  }
+
+  async close(): Promise<void> {}
+}

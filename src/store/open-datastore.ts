@@ -1,0 +1,31 @@
+import { invalidArgument } from '../errors/error-code.js';
+import type { Datastore } from './datastore.js';
+import { MemoryDatastore } from './memory/memory-datastore.js';
+
+/** The datastore used when none is named: PGlite persisted in ./warden-data. */
+export const DEFAULT_DATASTORE = 'pglite:./warden-data';
+
+/** Options for opening a datastore. */
+export interface OpenDatastoreOptions {
+  readonly readReplicaUrl?: string;
+  readonly maxUpdates?: number;
+}
+
+/**
+ * Opens a datastore from its spec: `memory`, `pglite:DIR` (or `pglite:memory://`), or a
+ * `postgres://` / `postgresql://` URL. The Postgres drivers load only when asked for.
+ */
+export async function openDatastore(spec: string, options: OpenDatastoreOptions = {}): Promise<Datastore> {
+  if (spec === 'memory') return new MemoryDatastore(options.maxUpdates !== undefined ? { maxUpdates: options.maxUpdates } : {});
+  const { PostgresDatastore } = await import('./postgres/postgres-datastore.js');
+  const common = options.maxUpdates !== undefined ? { maxUpdates: options.maxUpdates } : {};
+  if (spec.startsWith('pglite:')) {
+    const dir = spec.slice('pglite:'.length);
+    if (!dir) throw invalidArgument('datastore', '`pglite:` needs a directory, e.g. `pglite:./warden-data`');
+    return PostgresDatastore.pglite(dir, common);
+  }
+  if (/^postgres(ql)?:\/\//.test(spec)) {
+    return PostgresDatastore.postgres(spec, { ...common, ...(options.readReplicaUrl ? { readReplicaUrl: options.readReplicaUrl } : {}) });
+  }
+  throw invalidArgument('datastore', `\`${spec}\` is not a datastore: use \`memory\`, \`pglite:DIR\` or a \`postgres://\` URL`);
+}

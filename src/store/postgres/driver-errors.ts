@@ -1,0 +1,36 @@
+import { WardenError } from '../../errors/error-code.js';
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300', // too_many_connections
+]);
+
+/**
+ * Maps a driver error to Warden's: a lost or refused connection is UNAVAILABLE (retry later), a
+ * unique violation ALREADY_EXISTS; anything else INTERNAL with a generic message and the driver's
+ * error as the cause (logged, never shown to clients).
+ */
+export function mapDriverError(e: unknown): WardenError {
+  if (e instanceof WardenError) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = typeof err?.message === 'string' ? err.message : '';
+  if (UNAVAILABLE_CODES.has(code) || /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message)) {
+    return new WardenError('UNAVAILABLE', 'the datastore is unavailable; try again shortly', { cause: e });
+  }
+  if (code === '23505') return new WardenError('ALREADY_EXISTS', 'a relationship being created already exists', { cause: e });
+  return new WardenError('INTERNAL', 'the datastore failed to answer', { cause: e });
+}

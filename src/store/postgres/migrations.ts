@@ -1,0 +1,62 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * The schema migrations, in order. Key columns use the "C" collation so that ordering and
+ * comparison are byte-wise, the same as the memory store and the read cursor.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table warden_metadata (key text primary key, value text not null)`,
+        sql`create table warden_transactions (
+          id bigint generated always as identity primary key,
+          tenant text not null,
+          created_at timestamptz not null default clock_timestamp(),
+          metadata jsonb,
+          schema_changed boolean not null default false
+        )`,
+        sql`create index warden_transactions_created_at on warden_transactions (created_at)`,
+        sql`create index warden_transactions_tenant on warden_transactions (tenant, id)`,
+        sql`create table warden_relationships (
+          tenant text collate "C" not null,
+          resource_type text collate "C" not null,
+          resource_id text collate "C" not null,
+          relation text collate "C" not null,
+          subject_type text collate "C" not null,
+          subject_id text collate "C" not null,
+          subject_relation text collate "C" not null,
+          caveat_name text,
+          caveat_context jsonb,
+          expires_at timestamptz,
+          created_rev bigint not null,
+          deleted_rev bigint
+        )`,
+        // One live version per relationship; also the index for reads by resource.
+        sql`create unique index warden_relationships_live on warden_relationships
+          (tenant, resource_type, resource_id, relation, subject_type, subject_id, subject_relation) where deleted_rev is null`,
+        sql`create index warden_relationships_by_resource on warden_relationships
+          (tenant, resource_type, resource_id, relation, subject_type, subject_id, subject_relation, created_rev)`,
+        sql`create index warden_relationships_by_subject on warden_relationships
+          (tenant, subject_type, subject_id, subject_relation, resource_type, relation)`,
+        sql`create index warden_relationships_by_relation on warden_relationships (tenant, resource_type, relation)`,
+        sql`create index warden_relationships_created on warden_relationships (created_rev)`,
+        sql`create index warden_relationships_deleted on warden_relationships (deleted_rev) where deleted_rev is not null`,
+        sql`create index warden_relationships_expires on warden_relationships (expires_at) where expires_at is not null`,
+        sql`create table warden_schemas (tenant text not null, revision bigint not null, text text not null, primary key (tenant, revision))`,
+        sql`insert into warden_metadata (key, value) values ('datastore_id', gen_random_uuid()::text), ('gc_watermark', '0')`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
+};
+
+/** Provides the migrations to kysely's Migrator. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};
+
+/** The name of the table kysely records applied migrations in. */
+export const MIGRATION_TABLE = 'warden_migration';
+export const MIGRATION_LOCK_TABLE = 'warden_migration_lock';

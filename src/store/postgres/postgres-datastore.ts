@@ -1,0 +1,159 @@
+import { mkdirSync } from 'node:fs';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { WardenError } from '../../errors/error-code.js';
+import { revisionOf, DEFAULT_MAX_UPDATES } from '../store.js';
+import type { Datastore, GcResult } from '../datastore.js';
+import { mapDriverError } from './driver-errors.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
+import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
+import type { Database } from './tables.js';
+
+/** Options shared by the Postgres and PGlite datastores. */
+export interface PostgresDatastoreOptions {
+  /** Most updates one write may carry (default 1,000). */
+  readonly maxUpdates?: number;
+  /** The clock expiration is judged by; the database's `now()` when absent. */
+  readonly clock?: () => Date;
+}
+
+// bigint (int8) columns come back as text; revisions are decimal strings throughout.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+/**
+ * A datastore on PostgreSQL (through pg) or PGlite (Postgres in WASM, in-process): the same SQL
+ * for both. Snapshot reads may go to a read replica when it has caught up.
+ */
+export class PostgresDatastore implements Datastore {
+  #id = '';
+  readonly #db: Kysely<Database>;
+  readonly #replica: Kysely<Database> | null;
+  readonly #ctx: PostgresStoreContext;
+
+  private constructor(db: Kysely<Database>, replica: Kysely<Database> | null, options: PostgresDatastoreOptions, batchSize: number) {
+    this.#db = db;
+    this.#replica = replica;
+    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize };
+  }
+
+  /** Connects to PostgreSQL at `url`, and to an optional read replica. */
+  static postgres(url: string, options: PostgresDatastoreOptions & { readReplicaUrl?: string; poolSize?: number } = {}): PostgresDatastore {
+    const pool = (u: string): pg.Pool => {
+      const p = new pg.Pool({ connectionString: u, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+      // An idle client losing its server must not crash the process; the next query reconnects.
+      p.on('error', () => {});
+      return p;
+    };
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(url) }) });
+    const replica = options.readReplicaUrl ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(options.readReplicaUrl) }) }) : null;
+    return new PostgresDatastore(db, replica, options, 1000);
+  }
+
+  /** Opens (creating if needed) an embedded PGlite database in `dir`, or in memory for `memory://`. */
+  static async pglite(dir: string, options: PostgresDatastoreOptions = {}): Promise<PostgresDatastore> {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGliteDialect } = await import('./pglite-dialect.js');
+    if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
+    const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
+    await client.waitReady;
+    return new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
+  }
+
+  get id(): string {
+    if (!this.#id) throw new WardenError('FAILED_PRECONDITION', 'the datastore is not open: call assertMigrated() or migrate() first');
+    return this.#id;
+  }
+
+  store(tenant: string): PostgresStore {
+    return new PostgresStore(this.#ctx, tenant);
+  }
+
+  #migrator(): Migrator {
+    return new Migrator({ db: this.#db, provider: migrationProvider, migrationTableName: MIGRATION_TABLE, migrationLockTableName: MIGRATION_LOCK_TABLE });
+  }
+
+  async migrate(): Promise<void> {
+    const { error } = await this.#migrator().migrateToLatest();
+    if (error) throw mapDriverError(error);
+    await this.#loadId();
+  }
+
+  async assertMigrated(): Promise<void> {
+    let migrations;
+    try {
+      migrations = await this.#migrator().getMigrations();
+    } catch (e) {
+      throw mapDriverError(e);
+    }
+    const pending = migrations.filter((m) => !m.executedAt);
+    if (pending.length) {
+      throw new WardenError('FAILED_PRECONDITION', `the database is not migrated (${pending.length} migrations pending): run \`warden migrate\` first`);
+    }
+    const known = new Set(migrations.map((m) => m.name));
+    let applied: { name: string }[] = [];
+    try {
+      applied = (await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(this.#db)).rows;
+    } catch (e) {
+      throw mapDriverError(e);
+    }
+    const unknown = applied.filter((m) => !known.has(m.name));
+    if (unknown.length) {
+      throw new WardenError(
+        'FAILED_PRECONDITION',
+        `the database was migrated by a newer Warden (unknown migrations: ${unknown.map((m) => m.name).join(', ')}); upgrade Warden`,
+      );
+    }
+    await this.#loadId();
+  }
+
+  async #loadId(): Promise<void> {
+    try {
+      const r = await this.#db.selectFrom('warden_metadata').select('value').where('key', '=', 'datastore_id').executeTakeFirstOrThrow();
+      this.#id = r.value;
+    } catch (e) {
+      throw mapDriverError(e);
+    }
+  }
+
+  async gc(options: { windowMs: number; batchSize?: number }): Promise<GcResult> {
+    const batch = options.batchSize ?? 1000;
+    try {
+      const wm = await sql<{ id: string }>`
+        select coalesce(max(id), 0)::text as id from warden_transactions
+        where created_at < clock_timestamp() - ${`${options.windowMs} milliseconds`}::interval`.execute(this.#db);
+      const watermark = wm.rows[0]!.id;
+      let removed = 0;
+      for (;;) {
+        const r = await sql`
+          delete from warden_relationships where ctid in (
+            select ctid from warden_relationships
+            where (deleted_rev is not null and deleted_rev <= ${watermark})
+               or (expires_at is not null and expires_at < clock_timestamp() - ${`${options.windowMs} milliseconds`}::interval)
+            limit ${batch})`.execute(this.#db);
+        const n = Number(r.numAffectedRows ?? 0n);
+        removed += n;
+        if (n < batch) break;
+      }
+      // Schema versions superseded before the watermark, and the transactions before it.
+      await sql`
+        delete from warden_schemas s where s.revision < (
+          select max(revision) from warden_schemas k where k.tenant = s.tenant and k.revision <= ${watermark})`.execute(this.#db);
+      for (;;) {
+        const r = await sql`
+          delete from warden_transactions where id in (select id from warden_transactions where id < ${watermark} limit ${batch})`.execute(this.#db);
+        if (Number(r.numAffectedRows ?? 0n) < batch) break;
+      }
+      const now = await sql<{ value: string }>`
+        update warden_metadata set value = greatest(value::bigint, ${watermark}::bigint)::text
+        where key = 'gc_watermark' returning value`.execute(this.#db);
+      return { removed, watermark: revisionOf(now.rows[0]!.value) };
+    } catch (e) {
+      throw mapDriverError(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+    await this.#replica?.destroy();
+  }
+}

@@ -1,0 +1,443 @@
+import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { WardenError } from '../../errors/error-code.js';
+import type { Relationship } from '../../model/relationship.js';
+import { validateFilter } from '../filter.js';
+import {
+  alreadyExists,
+  composeChanges,
+  decodeCursor,
+  encodeCursor,
+  preconditionFailed,
+  sortKey,
+  tooManyToDelete,
+  validateLimit,
+  validateUpdates,
+} from '../store-support.js';
+import {
+  compareRevisions,
+  revisionOf,
+  type ChangeSet,
+  type DeleteResult,
+  type ReadPage,
+  type RelationshipFilter,
+  type RelationshipUpdate,
+  type Revision,
+  type SnapshotReader,
+  type Store,
+  type WriteOptions,
+} from '../store.js';
+import { mapDriverError } from './driver-errors.js';
+import type { Database, RelationshipsTable } from './tables.js';
+
+/** Writers take this advisory lock, so revisions are assigned in commit order. */
+const WRITE_LOCK = 0x77617264;
+
+type Db = Kysely<Database>;
+type Row = Pick<
+  RelationshipsTable,
+  'resource_type' | 'resource_id' | 'relation' | 'subject_type' | 'subject_id' | 'subject_relation' | 'caveat_name' | 'expires_at'
+> & { caveat_context: unknown };
+
+const REL_COLUMNS = [
+  'resource_type',
+  'resource_id',
+  'relation',
+  'subject_type',
+  'subject_id',
+  'subject_relation',
+  'caveat_name',
+  'caveat_context',
+  'expires_at',
+] as const;
+
+/** Where the shared parts of a datastore live: the primary, an optional replica, the limits. */
+export interface PostgresStoreContext {
+  readonly db: Db;
+  /** Snapshot reads go here when it has caught up with the revision read. */
+  readonly replica: Db | null;
+  readonly maxUpdates: number;
+  /**
+   * Rows one multi-row statement carries. PGlite needs it small: statements with thousands of
+   * parameters leave its session in a broken transaction state.
+   */
+  readonly batchSize: number;
+  /** The clock expiration is judged by; null for the database's own `now()`. */
+  readonly clock: (() => Date) | null;
+}
+
+/**
+ * One tenant's view of a Postgres (or PGlite) datastore. Every relationship row carries the
+ * revision that created it and the one that deleted it, so a read at revision R sees exactly
+ * the rows with created_rev <= R < deleted_rev. Writers serialize on an advisory lock and draw
+ * their revision inside it, so revisions commit in order and no reader at R can miss a
+ * transaction numbered R or lower.
+ */
+export class PostgresStore implements Store {
+  readonly #ctx: PostgresStoreContext;
+  readonly #tenant: string;
+
+  constructor(ctx: PostgresStoreContext, tenant: string) {
+    this.#ctx = ctx;
+    this.#tenant = tenant;
+  }
+
+  async #run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw mapDriverError(e);
+    }
+  }
+
+  #now(): RawBuilder<Date> {
+    const c = this.#ctx.clock;
+    return c ? sql<Date>`${c()}::timestamptz` : sql<Date>`now()`;
+  }
+
+  async headRevision(): Promise<Revision> {
+    return this.#run(async () => revisionOf(await head(this.#ctx.db)));
+  }
+
+  async revisionAt(time: Date): Promise<Revision> {
+    return this.#run(async () => {
+      const r = await sql<{ id: string }>`select coalesce(max(id), 0)::text as id from warden_transactions where created_at <= ${time}`.execute(this.#ctx.db);
+      const at = r.rows[0]!.id;
+      const wm = await watermark(this.#ctx.db);
+      return revisionOf(BigInt(at) > BigInt(wm) ? at : wm);
+    });
+  }
+
+  async checkRevision(revision: Revision): Promise<void> {
+    parseRevision(revision);
+    await this.#run(async () => {
+      if (compareRevisions(revision, revisionOf(await head(this.#ctx.db))) > 0) {
+        throw new WardenError('INVALID_ARGUMENT', `revision ${revision} is newer than this datastore's head`, { field: 'revision' });
+      }
+      if (compareRevisions(revision, revisionOf(await watermark(this.#ctx.db))) < 0) {
+        throw new WardenError('FAILED_PRECONDITION', `revision ${revision} has been garbage-collected; read at a newer one`, { field: 'consistency' });
+      }
+    });
+  }
+
+  snapshot(revision: Revision): SnapshotReader {
+    parseRevision(revision);
+    return { revision, query: (filter) => this.#run(() => this.#query(filter, revision)) };
+  }
+
+  /** The replica when it has caught up with the revision, else the primary. */
+  async #reader(revision: Revision): Promise<Db> {
+    const replica = this.#ctx.replica;
+    if (!replica) return this.#ctx.db;
+    try {
+      return BigInt(await head(replica)) >= BigInt(revision) ? replica : this.#ctx.db;
+    } catch {
+      return this.#ctx.db;
+    }
+  }
+
+  async #query(filter: RelationshipFilter, revision: Revision): Promise<Relationship[]> {
+    validateFilter(filter);
+    const db = await this.#reader(revision);
+    const rows = await this.#visible(db, filter, revision).select(REL_COLUMNS).execute();
+    return rows.map(toRelationship);
+  }
+
+  /** Rows matching a filter that are visible at a revision (and not expired). */
+  #visible(db: Db | Transaction<Database>, filter: RelationshipFilter, revision: Revision): SelectQueryBuilder<Database, 'warden_relationships', object> {
+    return applyFilter(db.selectFrom('warden_relationships'), this.#tenant, filter)
+      .where('created_rev', '<=', revision)
+      .where((eb) => eb.or([eb('deleted_rev', 'is', null), eb('deleted_rev', '>', revision)]))
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.#now())]));
+  }
+
+  /** Live rows (current, not expired) matching a filter. */
+  #live(trx: Transaction<Database>, filter: RelationshipFilter): SelectQueryBuilder<Database, 'warden_relationships', object> {
+    return applyFilter(trx.selectFrom('warden_relationships'), this.#tenant, filter)
+      .where('deleted_rev', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.#now())]));
+  }
+
+  /** Runs `fn` in a write transaction holding the writer lock, with a new revision recorded. */
+  async #write<T>(
+    options: { metadata?: Readonly<Record<string, unknown>> | undefined; schemaChanged?: boolean },
+    before: (trx: Transaction<Database>) => Promise<void>,
+    apply: (trx: Transaction<Database>, revision: Revision) => Promise<T>,
+  ): Promise<T> {
+    return this.#run(() =>
+      this.#ctx.db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+        await before(trx);
+        const tx = await trx
+          .insertInto('warden_transactions')
+          .values({ tenant: this.#tenant, metadata: options.metadata ? JSON.stringify(options.metadata) : null, schema_changed: options.schemaChanged ?? false })
+          .returning(sql<string>`id::text`.as('id'))
+          .executeTakeFirstOrThrow();
+        return apply(trx, revisionOf(tx.id));
+      }),
+    );
+  }
+
+  async write(updates: readonly RelationshipUpdate[], options: WriteOptions = {}): Promise<Revision> {
+    validateUpdates(updates, this.#ctx.maxUpdates);
+    for (const p of options.preconditions ?? []) validateFilter(p.filter);
+    return this.#write(
+      options,
+      async (trx) => {
+        for (const [i, p] of (options.preconditions ?? []).entries()) {
+          const found = await this.#live(trx, p.filter).select(sql`1`.as('one')).limit(1).executeTakeFirst();
+          if ((found !== undefined) !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
+        }
+        const creates = updates.filter((u) => u.operation === 'create').map((u) => u.relationship);
+        for (let i = 0; i < creates.length; i += this.#ctx.batchSize) {
+          const batch = creates.slice(i, i + this.#ctx.batchSize);
+          const existing = await trx
+            .selectFrom('warden_relationships')
+            .select(REL_COLUMNS)
+            .where('tenant', '=', this.#tenant)
+            .where('deleted_rev', 'is', null)
+            .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.#now())]))
+            .where(keyIn(batch))
+            .limit(1)
+            .executeTakeFirst();
+          if (existing) throw alreadyExists(toRelationship(existing));
+        }
+      },
+      async (trx, revision) => {
+        await this.#end(trx, updates.map((u) => u.relationship), revision);
+        await this.#insert(
+          trx,
+          updates.filter((u) => u.operation !== 'delete').map((u) => u.relationship),
+          revision,
+        );
+        return revision;
+      },
+    );
+  }
+
+  /** Ends the live versions (expired or not) of these relationships at `revision`. */
+  async #end(trx: Transaction<Database>, rels: readonly Relationship[], revision: Revision): Promise<void> {
+    for (let i = 0; i < rels.length; i += this.#ctx.batchSize) {
+      const batch = rels.slice(i, i + this.#ctx.batchSize);
+      await trx
+        .updateTable('warden_relationships')
+        .set({ deleted_rev: revision })
+        .where('tenant', '=', this.#tenant)
+        .where('deleted_rev', 'is', null)
+        .where(keyIn(batch))
+        .execute();
+    }
+  }
+
+  async #insert(trx: Transaction<Database>, rels: readonly Relationship[], revision: Revision): Promise<void> {
+    for (let i = 0; i < rels.length; i += this.#ctx.batchSize) {
+      const batch = rels.slice(i, i + this.#ctx.batchSize);
+      await trx
+        .insertInto('warden_relationships')
+        .values(
+          batch.map((r) => ({
+            tenant: this.#tenant,
+            resource_type: r.resource.type,
+            resource_id: r.resource.id,
+            relation: r.relation,
+            subject_type: r.subject.type,
+            subject_id: r.subject.id,
+            subject_relation: r.subject.relation,
+            caveat_name: r.caveat?.name ?? null,
+            caveat_context: r.caveat?.context ? JSON.stringify(r.caveat.context) : null,
+            expires_at: r.expiresAt,
+            created_rev: revision,
+            deleted_rev: null,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async deleteByFilter(
+    filter: RelationshipFilter,
+    options: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> } = {},
+  ): Promise<DeleteResult> {
+    validateFilter(filter);
+    if (options.limit !== undefined) validateLimit(options.limit);
+    let victims: Relationship[] = [];
+    let more = false;
+    const revision = await this.#write(
+      options,
+      async (trx) => {
+        let q = this.#live(trx, filter).select(REL_COLUMNS).orderBy(KEY_ORDER);
+        if (options.limit !== undefined) q = q.limit(options.limit + 1);
+        victims = (await q.execute()).map(toRelationship);
+        if (options.limit !== undefined && victims.length > options.limit) {
+          if (!options.allowPartial) throw tooManyToDelete(options.limit);
+          more = true;
+          victims = victims.slice(0, options.limit);
+        }
+      },
+      async (trx, rev) => {
+        await this.#end(trx, victims, rev);
+        return rev;
+      },
+    );
+    return { revision, deleted: victims.length, more };
+  }
+
+  async readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
+    validateFilter(filter);
+    validateLimit(options.limit);
+    parseRevision(revision);
+    const after = options.cursor ? decodeCursor(options.cursor, revision) : null;
+    return this.#run(async () => {
+      let q = this.#visible(await this.#reader(revision), filter, revision).select(REL_COLUMNS);
+      if (after) q = q.where(sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) > (${sql.join(after)})`);
+      const rows = (await q.orderBy(KEY_ORDER).limit(options.limit + 1).execute()).map(toRelationship);
+      const page = rows.slice(0, options.limit);
+      return { relationships: page, cursor: rows.length > page.length ? encodeCursor(revision, sortKey(page[page.length - 1]!)) : null };
+    });
+  }
+
+  async importRelationships(
+    relationships: Iterable<Relationship> | AsyncIterable<Relationship>,
+    options: { metadata?: Readonly<Record<string, unknown>> } = {},
+  ): Promise<{ revision: Revision; count: number }> {
+    let count = 0;
+    const revision = await this.#write(
+      options,
+      async () => {},
+      async (trx, rev) => {
+        let batch: Relationship[] = [];
+        const flush = async (): Promise<void> => {
+          if (!batch.length) return;
+          // An expired live version of the same key is ended first; a current one makes the insert fail (ALREADY_EXISTS).
+          await trx
+            .updateTable('warden_relationships')
+            .set({ deleted_rev: rev })
+            .where('tenant', '=', this.#tenant)
+            .where('deleted_rev', 'is', null)
+            .where('expires_at', '<=', this.#now())
+            .where(keyIn(batch))
+            .execute();
+          await this.#insert(trx, batch, rev);
+          count += batch.length;
+          batch = [];
+        };
+        for await (const r of relationships) {
+          batch.push(r);
+          if (batch.length >= this.#ctx.batchSize) await flush();
+        }
+        await flush();
+        return rev;
+      },
+    );
+    return { revision, count };
+  }
+
+  async changes(after: Revision, options: { limit?: number } = {}): Promise<readonly ChangeSet[]> {
+    await this.checkRevision(after);
+    return this.#run(async () => {
+      const db = this.#ctx.db;
+      const txs = await db
+        .selectFrom('warden_transactions')
+        .select([sql<string>`id::text`.as('id'), 'created_at', 'metadata', 'schema_changed'])
+        .where('tenant', '=', this.#tenant)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(options.limit ?? 100)
+        .execute();
+      if (!txs.length) return [];
+      const ids = txs.map((t) => t.id);
+      const rows = await db
+        .selectFrom('warden_relationships')
+        .select([...REL_COLUMNS, sql<string>`created_rev::text`.as('created'), sql<string | null>`deleted_rev::text`.as('deleted')])
+        .where('tenant', '=', this.#tenant)
+        .where((eb) => eb.or([eb('created_rev', 'in', ids), eb('deleted_rev', 'in', ids)]))
+        .orderBy(KEY_ORDER)
+        .execute();
+      return txs.map((t) => ({
+        revision: revisionOf(t.id),
+        committedAt: new Date(t.created_at),
+        metadata: (t.metadata as Record<string, unknown> | null) ?? null,
+        schemaChanged: t.schema_changed,
+        changes: composeChanges(
+          rows.filter((r) => r.deleted === t.id).map(toRelationship),
+          rows.filter((r) => r.created === t.id).map(toRelationship),
+        ),
+      }));
+    });
+  }
+
+  async writeSchema(text: string): Promise<Revision> {
+    return this.#write(
+      { schemaChanged: true },
+      async () => {},
+      async (trx, revision) => {
+        await trx.insertInto('warden_schemas').values({ tenant: this.#tenant, revision, text }).execute();
+        return revision;
+      },
+    );
+  }
+
+  async readSchema(revision: Revision): Promise<string | null> {
+    parseRevision(revision);
+    return this.#run(async () => {
+      const row = await this.#ctx.db
+        .selectFrom('warden_schemas')
+        .select('text')
+        .where('tenant', '=', this.#tenant)
+        .where('revision', '<=', revision)
+        .orderBy('revision', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row?.text ?? null;
+    });
+  }
+
+  async close(): Promise<void> {
+    // The datastore owns the connections.
+  }
+}
+
+/** Key order: the order reads page in. */
+const KEY_ORDER = sql`resource_type, resource_id, relation, subject_type, subject_id, subject_relation`;
+
+/** The head revision of a database: the newest committed transaction. */
+export async function head(db: Db): Promise<string> {
+  const r = await sql<{ id: string }>`select coalesce(max(id), 0)::text as id from warden_transactions`.execute(db);
+  return r.rows[0]!.id;
+}
+
+/** The oldest revision still readable exactly. */
+export async function watermark(db: Db): Promise<string> {
+  const r = await db.selectFrom('warden_metadata').select('value').where('key', '=', 'gc_watermark').executeTakeFirst();
+  return r?.value ?? '0';
+}
+
+function parseRevision(revision: Revision): void {
+  if (!/^\d{1,19}$/.test(revision)) throw new WardenError('INVALID_ARGUMENT', `revision \`${revision}\` is not one of this datastore's`, { field: 'revision' });
+}
+
+function applyFilter<Q extends SelectQueryBuilder<Database, 'warden_relationships', object>>(q: Q, tenant: string, f: RelationshipFilter): Q {
+  let out = q.where('tenant', '=', tenant).where('resource_type', '=', f.resourceType) as Q;
+  if (f.resourceIds) out = out.where('resource_id', 'in', f.resourceIds) as Q;
+  if (f.relation !== undefined) out = out.where('relation', '=', f.relation) as Q;
+  if (f.subjectType !== undefined) out = out.where('subject_type', '=', f.subjectType) as Q;
+  if (f.subjectIds) out = out.where('subject_id', 'in', f.subjectIds) as Q;
+  if (f.subjectRelation !== undefined) out = out.where('subject_relation', '=', f.subjectRelation) as Q;
+  return out;
+}
+
+/** `(key columns) in ((...), (...))` for a batch of relationships. */
+function keyIn(rels: readonly Relationship[]): RawBuilder<boolean> {
+  const tuples = rels.map((r) => sql`(${sql.join(sortKey(r))})`);
+  return sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) in (${sql.join(tuples)})`;
+}
+
+function toRelationship(row: Row): Relationship {
+  const context = row.caveat_context as Record<string, unknown> | null;
+  return {
+    resource: { type: row.resource_type, id: row.resource_id },
+    relation: row.relation,
+    subject: { type: row.subject_type, id: row.subject_id, relation: row.subject_relation },
+    caveat: row.caveat_name ? { name: row.caveat_name, context: context ?? null } : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+  };
+}

@@ -1,0 +1,13 @@
+import t from 'tap';
+import { PostgresDatastore } from '../../src/store/postgres/postgres-datastore.js';
+import { storeConformance } from './store-conformance.js';
+
+let now: Date | null = null;
+const datastore = await PostgresDatastore.pglite('memory://', { clock: () => now ?? new Date() });
+await datastore.migrate();
+t.teardown(() => datastore.close());
+storeConformance(t, async () => ({
+  datastore,
+  store: datastore.store(`tenant_${Math.random().toString(36).slice(2)}`),
+  setNow: (d) => void (now = d),
+}));

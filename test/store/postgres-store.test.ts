@@ -1,0 +1,15 @@
+import t from 'tap';
+import { PostgresDatastore } from '../../src/store/postgres/postgres-datastore.js';
+import { freshDatabase } from '../helpers/postgres.js';
+import { storeConformance } from './store-conformance.js';
+
+let now: Date | null = null;
+const url = await freshDatabase(t);
+const datastore = PostgresDatastore.postgres(url, { clock: () => now ?? new Date() });
+await datastore.migrate();
+t.teardown(() => datastore.close());
+storeConformance(t, async () => ({
+  datastore,
+  store: datastore.store(`tenant_${Math.random().toString(36).slice(2)}`),
+  setNow: (d) => void (now = d),
+}));
