@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { WardenError } from './errors/error-code.js';
+import { registerMigrate } from './cli/migrate-command.js';
 import { registerValidate } from './cli/validate-command.js';
 
 /** Builds the `warden` command with every subcommand registered. */
@@ -10,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
+  registerMigrate(program);
   return program;
 }
 
@@ -23,7 +26,8 @@ async function main(): Promise<void> {
       return;
     }
     process.stderr.write(`warden: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 4;
+    // Bad input is a usage error (3); the datastore or server failing is 4.
+    process.exitCode = e instanceof WardenError && (e.code === 'INVALID_ARGUMENT' || e.code === 'FAILED_PRECONDITION') ? 3 : 4;
   }
 }
 

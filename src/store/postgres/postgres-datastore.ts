@@ -40,8 +40,10 @@ export class PostgresDatastore implements Datastore {
   static postgres(url: string, options: PostgresDatastoreOptions & { readReplicaUrl?: string; poolSize?: number } = {}): PostgresDatastore {
     const pool = (u: string): pg.Pool => {
       const p = new pg.Pool({ connectionString: u, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
-      // An idle client losing its server must not crash the process; the next query reconnects.
+      // A client losing its server must not crash the process: its query fails (UNAVAILABLE),
+      // the pool drops it, and the next query connects afresh.
       p.on('error', () => {});
+      p.on('connect', (client) => client.on('error', () => {}));
       return p;
     };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(url) }) });

@@ -1,0 +1,15 @@
+import { DEFAULT_DATASTORE } from '../store/open-datastore.js';
+
+/** Where the datastore settings come from: flags first, then WARDEN_* environment, then defaults. */
+export interface DatastoreConfig {
+  readonly datastore: string;
+  readonly readReplicaUrl: string | undefined;
+}
+
+/** Resolves the datastore settings from flags and the environment. */
+export function datastoreConfig(flags: { datastore?: string; readReplica?: string }, env: NodeJS.ProcessEnv = process.env): DatastoreConfig {
+  return Object.freeze({
+    datastore: flags.datastore ?? env['WARDEN_DATASTORE'] ?? DEFAULT_DATASTORE,
+    readReplicaUrl: flags.readReplica ?? env['WARDEN_READ_REPLICA_URL'] ?? undefined,
+  });
+}
