@@ -4,10 +4,10 @@ import { Engine, type Snapshot } from '../engine/engine.js';
 import { expandSubjects } from '../engine/expand/expand-subjects.js';
 import type { SubjectSet } from '../engine/subject-set.js';
 import { WardenError } from '../errors/error-code.js';
-import { ELLIPSIS, WILDCARD_ID, relationshipKey, subjectKey, type SubjectRef } from '../model/relationship.js';
+import { ELLIPSIS, WILDCARD_ID, relationshipKey, subjectKey, type Relationship, type SubjectRef } from '../model/relationship.js';
 import { TypeSystem } from '../schema/type-system.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
-import type { RelationshipUpdate, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { ExpectedSubject, ValidationDocument } from './validation-file.js';
 
 /** One thing a validation document expected that the engine did not answer. */
@@ -53,8 +53,8 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
       return { index: doc.index, checks: 1, failures };
     }
     await store.writeSchema(doc.schema);
-    // A relationship listed twice is written once, as it was last listed (TOUCH semantics).
-    const updates = new Map<string, RelationshipUpdate>();
+    // A relationship listed twice is written once, as it was last listed; any number are imported in one transaction.
+    const updates = new Map<string, Relationship>();
     for (const [i, r] of doc.relationships.entries()) {
       try {
         schema.validateRelationship(r, `relationships[${i}]`);
@@ -62,9 +62,9 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
         fail(`relationship ${i + 1} fits the schema`, errorText(e));
         continue;
       }
-      updates.set(relationshipKey(r), { operation: 'touch', relationship: r });
+      updates.set(relationshipKey(r), r);
     }
-    const revision = await store.write([...updates.values()]);
+    const { revision } = await store.importRelationships(updates.values());
     const snap: Snapshot = { schema, reader: store.snapshot(revision) };
 
     for (const { expect, assertion } of doc.assertions) {

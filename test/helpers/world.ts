@@ -11,7 +11,7 @@ export async function world(schema: string, relationships: readonly string[]): P
   const store = new MemoryStore();
   const rels = relationships.map((r) => parseRelationship(r));
   for (const r of rels) ts.validateRelationship(r);
-  const rev = await store.write(rels.map((relationship) => ({ operation: 'touch' as const, relationship })));
+  const { revision: rev } = await store.importRelationships(rels);
   const inner = store.snapshot(rev);
   const reads: RelationshipFilter[] = [];
   const reader: SnapshotReader = {
