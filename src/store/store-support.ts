@@ -1,6 +1,6 @@
 import { WardenError, invalidArgument } from '../errors/error-code.js';
 import { relationshipKey, type Relationship } from '../model/relationship.js';
-import type { ChangeSet, RelationshipUpdate, Revision } from './store.js';
+import type { ChangeSet, RelationshipFilter, RelationshipUpdate, Revision, Store } from './store.js';
 
 /** The columns relationships are ordered by, in order: reads page through them. */
 export type RelationshipSortKey = readonly [string, string, string, string, string, string];
@@ -81,4 +81,22 @@ export function composeChanges(ended: readonly Relationship[], started: readonly
     ...ended.filter((r) => !startedKeys.has(relationshipKey(r))).map((relationship) => ({ operation: 'delete' as const, relationship })),
     ...started.map((relationship) => ({ operation: 'touch' as const, relationship })),
   ];
+}
+
+/**
+ * Streams every relationship matching a filter at one revision, page by page. Pass the cursor
+ * of the last page seen to resume an interrupted export exactly where it stopped.
+ */
+export async function* exportRelationships(
+  store: Pick<Store, 'readPage'>,
+  revision: Revision,
+  filter: RelationshipFilter,
+  options: { pageSize?: number; cursor?: string | null } = {},
+): AsyncGenerator<{ relationships: readonly Relationship[]; cursor: string | null }> {
+  let cursor = options.cursor ?? null;
+  do {
+    const page = await store.readPage(revision, filter, { limit: options.pageSize ?? 1000, cursor });
+    cursor = page.cursor;
+    yield { relationships: page.relationships, cursor };
+  } while (cursor);
 }

@@ -2,6 +2,7 @@ import type { Test } from 'tap';
 import { formatRelationship, parseRelationship } from '../../src/model/relationship-syntax.js';
 import type { Relationship } from '../../src/model/relationship.js';
 import type { Datastore } from '../../src/store/datastore.js';
+import { exportRelationships } from '../../src/store/store-support.js';
 import { compareRevisions, type RelationshipUpdate, type Revision, type Store } from '../../src/store/store.js';
 
 /** A store under test, the datastore behind it, and the clock it judges expiration by. */
@@ -150,6 +151,18 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     await t.rejects(store.readPage(await store.headRevision(), { resourceType: 'doc' }, { limit: 10, cursor: first.cursor }), { code: 'INVALID_ARGUMENT', field: 'cursor' });
     await t.rejects(store.readPage(revision, { resourceType: 'doc' }, { limit: 10, cursor: 'garbage' }), { code: 'INVALID_ARGUMENT', field: 'cursor' });
     await t.rejects(store.importRelationships([rel('doc:d0001#viewer@user:u1')]), { code: 'ALREADY_EXISTS' });
+    // An export interrupted after two pages resumes from its last cursor without loss or repeats.
+    const exported: string[] = [];
+    let resumeAt: string | null = null;
+    for await (const page of exportRelationships(store, revision, { resourceType: 'doc' }, { pageSize: 300 })) {
+      exported.push(...page.relationships.map(formatRelationship));
+      resumeAt = page.cursor;
+      if (exported.length >= 600) break;
+    }
+    for await (const page of exportRelationships(store, revision, { resourceType: 'doc' }, { pageSize: 300, cursor: resumeAt })) {
+      exported.push(...page.relationships.map(formatRelationship));
+    }
+    t.same(exported, seen, 'export = the whole snapshot, once, in order');
   });
 
   t.test('the changelog lists committed changes in order, with metadata', async (t) => {
