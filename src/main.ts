@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { WardenError } from './errors/error-code.js';
 import { registerMigrate } from './cli/migrate-command.js';
+import { registerServe } from './cli/serve-command.js';
 import { registerValidate } from './cli/validate-command.js';
 
 /** Builds the `warden` command with every subcommand registered. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerValidate(program);
   registerMigrate(program);
+  registerServe(program);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { ELLIPSIS, WILDCARD_ID, relationshipKey, type ObjectRef, type Relationsh
 import type { TypeSystem } from '../schema/type-system.js';
 import type { SnapshotReader } from '../store/store.js';
 import { CelCaveatEvaluator } from './caveats/cel-caveat-evaluator.js';
+import { CancellableReader } from './cancellable-reader.js';
 import { ContextualReader } from './contextual-reader.js';
 import { FALSE, decide, type CaveatEvaluator, type Condition, type Decision } from './condition.js';
 import { InProgress, type Dispatcher } from './dispatch/dispatcher.js';
@@ -24,6 +25,8 @@ export interface RequestExtras {
   readonly context?: RequestContext;
   /** Relationships that count for this request only, validated like written ones. */
   readonly contextualRelationships?: readonly Relationship[];
+  /** Aborted when the caller gives up (cancel, deadline): the walk stops reading the store. */
+  readonly signal?: AbortSignal;
 }
 
 /** A check's answer: the decision, and the condition it was decided from. */
@@ -91,6 +94,7 @@ export class Engine {
         throw invalidArgument('context', `is ${bytes} bytes, more than the limit of ${this.limits.maxContextBytes}`);
       }
     }
+    if (extras.signal) snap = { schema: snap.schema, reader: new CancellableReader(snap.reader, extras.signal) };
     const extra = extras.contextualRelationships ?? [];
     if (!extra.length) return snap;
     if (extra.length > MAX_CONTEXTUAL_RELATIONSHIPS) {

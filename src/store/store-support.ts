@@ -37,6 +37,18 @@ export function decodeCursor(cursor: string, revision: Revision): RelationshipSo
   return v.slice(1) as unknown as RelationshipSortKey;
 }
 
+/** The revision a cursor was issued at, so a read can resume on the same snapshot. */
+export function cursorRevision(cursor: string): Revision {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidArgument('cursor', 'is not a cursor this server issued');
+  }
+  if (!Array.isArray(v) || typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0])) throw invalidArgument('cursor', 'is not a cursor this server issued');
+  return v[0] as Revision;
+}
+
 /** Checks a write's updates before any store work: count, and no relationship twice. */
 export function validateUpdates(updates: readonly RelationshipUpdate[], maxUpdates: number): void {
   if (updates.length > maxUpdates) throw invalidArgument('updates', `${updates.length} updates, more than the limit of ${maxUpdates}`);

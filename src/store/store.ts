@@ -123,8 +123,8 @@ export interface Store {
   changes(after: Revision, options?: { limit?: number }): Promise<readonly ChangeSet[]>;
   /** Stores a new schema version (the compiled text) and returns the revision it was written at. */
   writeSchema(text: string): Promise<Revision>;
-  /** The schema text in force at a revision, or null if none was written yet. */
-  readSchema(revision: Revision): Promise<string | null>;
+  /** The schema in force at a revision and the revision it was written at, or null if none was written yet. */
+  readSchema(revision: Revision): Promise<{ readonly text: string; readonly revision: Revision } | null>;
   /** Releases connections and files. */
   close(): Promise<void>;
 }

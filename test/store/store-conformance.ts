@@ -189,8 +189,10 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     const r1 = await store.writeSchema('definition user {}');
     const r2 = await store.writeSchema('definition person {}');
     t.equal(await store.readSchema(r0), null);
-    t.equal(await store.readSchema(r1), 'definition user {}');
-    t.equal(await store.readSchema(r2), 'definition person {}');
+    t.same(await store.readSchema(r1), { text: 'definition user {}', revision: r1 });
+    t.same(await store.readSchema(r2), { text: 'definition person {}', revision: r2 });
+    await store.write([touch('doc:a#viewer@user:tom')]);
+    t.same(await store.readSchema(await store.headRevision()), { text: 'definition person {}', revision: r2 }, 'the version is the revision it was written at');
   });
 
   t.test('tenants do not see each other', async (t) => {

@@ -235,11 +235,11 @@ export class MemoryStore implements Store {
     return revisionOf(rev);
   }
 
-  async readSchema(revision: Revision): Promise<string | null> {
+  async readSchema(revision: Revision): Promise<{ text: string; revision: Revision } | null> {
     const at = this.#parse(revision);
-    let text: string | null = null;
-    for (const s of this.#schemas) if (s.revision <= at) text = s.text;
-    return text;
+    let found: { text: string; revision: Revision } | null = null;
+    for (const s of this.#schemas) if (s.revision <= at) found = { text: s.text, revision: revisionOf(s.revision) };
+    return found;
   }
 
   /**

@@ -376,18 +376,18 @@ export class PostgresStore implements Store {
     );
   }
 
-  async readSchema(revision: Revision): Promise<string | null> {
+  async readSchema(revision: Revision): Promise<{ text: string; revision: Revision } | null> {
     parseRevision(revision);
     return this.#run(async () => {
       const row = await this.#ctx.db
         .selectFrom('warden_schemas')
-        .select('text')
+        .select(['text', sql<string>`revision::text`.as('rev')])
         .where('tenant', '=', this.#tenant)
         .where('revision', '<=', revision)
         .orderBy('revision', 'desc')
         .limit(1)
         .executeTakeFirst();
-      return row?.text ?? null;
+      return row ? { text: row.text, revision: revisionOf(row.rev) } : null;
     });
   }
 

@@ -1,0 +1,48 @@
+import { compileSchema, formatSchema, SchemaError } from '../../schema-dsl/index.js';
+import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
+import type { CallContext } from '../server/call.js';
+import { toConsistency, type PbConsistency } from './convert.js';
+import { orphanedBy } from './schema-changes.js';
+
+/** The largest schema text accepted. */
+export const MAX_SCHEMA_BYTES = 1_000_000;
+
+function checkSize(text: string): void {
+  if (!text.trim()) throw invalidArgument('schema', 'is empty');
+  if (Buffer.byteLength(text) > MAX_SCHEMA_BYTES) throw invalidArgument('schema', `is larger than ${MAX_SCHEMA_BYTES} bytes`);
+}
+
+/** SchemaService: one function per RPC. */
+export function schemaService() {
+  return {
+    async WriteSchema(req: { schema: string }, { tenant }: CallContext) {
+      checkSize(req.schema);
+      const next = compileSchema(req.schema);
+      const head = await tenant.store.headRevision();
+      const current = await tenant.store.readSchema(head);
+      if (current) {
+        const problems = await orphanedBy(compileSchema(current.text), next, tenant.store, head);
+        if (problems.length) throw failedPrecondition(`the new schema would orphan stored relationships: ${problems.join('; ')}; delete them first`, 'schema');
+      }
+      const revision = await tenant.store.writeSchema(formatSchema(next));
+      return { written_at: tenant.zookie(revision) };
+    },
+
+    async ReadSchema(req: { consistency: PbConsistency | null }, { tenant }: CallContext) {
+      const revision = await tenant.pick(toConsistency(req.consistency));
+      const found = await tenant.store.readSchema(revision);
+      if (!found) throw failedPrecondition('no schema has been written for this tenant yet');
+      return { read_at: tenant.zookie(revision), schema: found.text, version: found.revision };
+    },
+
+    async ValidateSchema(req: { schema: string }) {
+      checkSize(req.schema);
+      try {
+        return { valid: true, diagnostics: [], formatted: formatSchema(compileSchema(req.schema)) };
+      } catch (e) {
+        if (!(e instanceof SchemaError)) throw e;
+        return { valid: false, diagnostics: e.diagnostics.map((d) => ({ message: d.message, line: d.line, column: d.column })), formatted: '' };
+      }
+    },
+  };
+}

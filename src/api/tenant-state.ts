@@ -1,0 +1,75 @@
+import { compileSchema } from '../../schema-dsl/index.js';
+import { RevisionPicker, type Consistency } from '../consistency/consistency.js';
+import { encodeZookie } from '../consistency/zookie.js';
+import type { Snapshot } from '../engine/engine.js';
+import { failedPrecondition } from '../errors/error-code.js';
+import { TypeSystem } from '../schema/type-system.js';
+import type { Datastore } from '../store/datastore.js';
+import type { Revision, Store } from '../store/store.js';
+
+/** Compiled schemas kept per tenant, by the revision they were written at. */
+const SCHEMA_CACHE = 8;
+
+/**
+ * What the API needs of one tenant: its store, its revision picker, and its compiled schema at
+ * any revision (compiled once per schema version).
+ */
+export class TenantState {
+  readonly store: Store;
+  readonly #datastoreId: string;
+  readonly #picker: RevisionPicker;
+  readonly #schemas = new Map<string, TypeSystem>();
+
+  constructor(datastore: Datastore, tenant: string, options: { quantizationMs?: number }) {
+    this.store = datastore.store(tenant);
+    this.#datastoreId = datastore.id;
+    this.#picker = new RevisionPicker(this.store, datastore.id, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
+  }
+
+  /** The revision a read with this consistency is answered at. */
+  pick(c: Consistency): Promise<Revision> {
+    return this.#picker.pick(c);
+  }
+
+  /** The zookie of a revision. */
+  zookie(revision: Revision): { token: string } {
+    return { token: encodeZookie(this.#datastoreId, revision) };
+  }
+
+  /** The compiled schema at a revision; FAILED_PRECONDITION when none has been written. */
+  async schemaAt(revision: Revision): Promise<TypeSystem> {
+    const found = await this.store.readSchema(revision);
+    if (!found) throw failedPrecondition('no schema has been written for this tenant yet: write one with WriteSchema');
+    let ts = this.#schemas.get(found.revision);
+    if (!ts) {
+      ts = new TypeSystem(compileSchema(found.text));
+      this.#schemas.set(found.revision, ts);
+      if (this.#schemas.size > SCHEMA_CACHE) this.#schemas.delete(this.#schemas.keys().next().value!);
+    }
+    return ts;
+  }
+
+  /** A snapshot for a read: the revision picked for its consistency, the schema there, a reader. */
+  async snapshot(c: Consistency): Promise<Snapshot & { revision: Revision }> {
+    const revision = await this.pick(c);
+    return { revision, schema: await this.schemaAt(revision), reader: this.store.snapshot(revision) };
+  }
+}
+
+/** Tenant states, made on first use. */
+export class Tenants {
+  readonly #datastore: Datastore;
+  readonly #options: { quantizationMs?: number };
+  readonly #states = new Map<string, TenantState>();
+
+  constructor(datastore: Datastore, options: { quantizationMs?: number } = {}) {
+    this.#datastore = datastore;
+    this.#options = options;
+  }
+
+  get(tenant: string): TenantState {
+    let s = this.#states.get(tenant);
+    if (!s) this.#states.set(tenant, (s = new TenantState(this.#datastore, tenant, this.#options)));
+    return s;
+  }
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { datastoreConfig } from '../config/datastore-config.js';
+import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
+import { Engine } from '../engine/engine.js';
+import { WardenError } from '../errors/error-code.js';
+import { insecureAuthenticate, startServer } from '../server/server.js';
+import { DEFAULT_GC_WINDOW_MS } from '../store/datastore.js';
+import { openDatastore } from '../store/open-datastore.js';
+import { redact } from './migrate-command.js';
+
+interface ServeOptions {
+  address: string;
+  datastore?: string;
+  readReplica?: string;
+  insecureNoAuth: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  quantizationMs: number;
+  maxDepth: number;
+  maxMessageBytes: number;
+  graceMs: number;
+  gcWindowMs: number;
+  gcIntervalMs: number;
+}
+
+const int = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number, got \`${v}\``);
+  return n;
+};
+
+/** One JSON log line on stderr. */
+export function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+/** Registers `warden serve`. */
+export function registerServe(program: Command): void {
+  const env = process.env;
+  program
+    .command('serve')
+    .description('serve the gRPC API')
+    .option('--address <host:port>', 'where to listen (WARDEN_ADDRESS)', env['WARDEN_ADDRESS'] ?? '127.0.0.1:50051')
+    .option('--datastore <spec>', 'memory | pglite:DIR | postgres://... (WARDEN_DATASTORE; default pglite:./warden-data)')
+    .option('--read-replica <url>', 'PostgreSQL replica for snapshot reads (WARDEN_READ_REPLICA_URL)')
+    .option('--insecure-no-auth', 'serve without authentication, every call acting for the default tenant (WARDEN_INSECURE_NO_AUTH=true)', env['WARDEN_INSECURE_NO_AUTH'] === 'true')
+    .option('--tls-cert <file>', 'PEM certificate chain (WARDEN_TLS_CERT)', env['WARDEN_TLS_CERT'])
+    .option('--tls-key <file>', 'PEM private key (WARDEN_TLS_KEY)', env['WARDEN_TLS_KEY'])
+    .option('--quantization-ms <ms>', 'minimize_latency window', int('--quantization-ms'), DEFAULT_QUANTIZATION_MS)
+    .option('--max-depth <n>', 'maximum dispatch depth', int('--max-depth'), 50)
+    .option('--max-message-bytes <n>', 'largest gRPC message', int('--max-message-bytes'), 4 * 1024 * 1024)
+    .option('--grace-ms <ms>', 'how long in-flight calls may finish on shutdown', int('--grace-ms'), 10_000)
+    .option('--gc-window-ms <ms>', 'keep history this long', int('--gc-window-ms'), DEFAULT_GC_WINDOW_MS)
+    .option('--gc-interval-ms <ms>', 'run garbage collection this often (0: never)', int('--gc-interval-ms'), 60 * 60 * 1000)
+    .addHelpText('after', '\nExamples:\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
+    .action(async (opts: ServeOptions) => {
+      if (!opts.insecureNoAuth) {
+        throw new WardenError(
+          'FAILED_PRECONDITION',
+          'authentication is on by default, and API keys are not available in this build yet: start with --insecure-no-auth to serve the default tenant without authentication',
+        );
+      }
+      if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+      const config = datastoreConfig(opts);
+      const ds = await openDatastore(config.datastore, config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {});
+      // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
+      if (config.datastore.startsWith('pglite:') || config.datastore === 'memory') await ds.migrate();
+      await ds.assertMigrated();
+      log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
+      const server = await startServer(
+        {
+          datastore: ds,
+          engine: new Engine({ limits: { maxDepth: opts.maxDepth } }),
+          authenticate: insecureAuthenticate(),
+          quantizationMs: opts.quantizationMs,
+          maxMessageBytes: opts.maxMessageBytes,
+          ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),
+          log: (e, method) => log('error', 'internal error', { method, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) }),
+        },
+        opts.address,
+      );
+      const host = opts.address.replace(/:\d+$/, '');
+      log('info', 'serving', { address: `${host}:${server.port}`, datastore: redact(config.datastore), tls: !!opts.tlsCert });
+      const gc = opts.gcIntervalMs
+        ? setInterval(() => {
+            ds.gc({ windowMs: opts.gcWindowMs }).then(
+              (r) => log('info', 'garbage collected', { removed: r.removed, watermark: r.watermark }),
+              (e: unknown) => log('warn', 'garbage collection failed', { error: e instanceof Error ? e.message : String(e) }),
+            );
+          }, opts.gcIntervalMs)
+        : null;
+      gc?.unref();
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string): void => {
+          if (stopping) return;
+          stopping = true;
+          log('info', 'shutting down', { signal, graceMs: opts.graceMs });
+          if (gc) clearInterval(gc);
+          server
+            .shutdown(opts.graceMs)
+            .then(() => ds.close())
+            .then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      log('info', 'stopped');
+    });
+}

@@ -1,0 +1,29 @@
+import { WardenError } from '../errors/error-code.js';
+import type { Relationship } from '../model/relationship.js';
+import type { RelationshipFilter, SnapshotReader } from '../store/store.js';
+
+/**
+ * A snapshot reader that stops reading once its request is cancelled or past its deadline, so
+ * abandoned work stops consuming the store: the next read fails and the walk unwinds.
+ */
+export class CancellableReader implements SnapshotReader {
+  readonly #inner: SnapshotReader;
+  readonly #signal: AbortSignal;
+
+  constructor(inner: SnapshotReader, signal: AbortSignal) {
+    this.#inner = inner;
+    this.#signal = signal;
+  }
+
+  get revision(): SnapshotReader['revision'] {
+    return this.#inner.revision;
+  }
+
+  async query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
+    if (this.#signal.aborted) {
+      const deadline = this.#signal.reason instanceof WardenError && this.#signal.reason.code === 'DEADLINE_EXCEEDED';
+      throw deadline ? this.#signal.reason : new WardenError('CANCELLED', 'the request was cancelled');
+    }
+    return this.#inner.query(filter);
+  }
+}

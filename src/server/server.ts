@@ -1,0 +1,109 @@
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
+import { permissionService } from '../api/permission-service.js';
+import { relationshipService } from '../api/relationship-service.js';
+import { schemaService } from '../api/schema-service.js';
+import { Tenants } from '../api/tenant-state.js';
+import { Engine } from '../engine/engine.js';
+import type { Datastore } from '../store/datastore.js';
+import { serverStream, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
+import { loadApi } from './proto.js';
+
+/** Everything a server is made of. */
+export interface ServerOptions {
+  readonly datastore: Datastore;
+  readonly engine?: Engine;
+  /** Resolves each call's tenant; see `insecureAuthenticate` for the no-auth mode. */
+  readonly authenticate: (tenants: Tenants) => Authenticate;
+  readonly quantizationMs?: number;
+  /** Largest message accepted or sent (default 4 MiB). */
+  readonly maxMessageBytes?: number;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly log: ErrorLog;
+}
+
+/** A started server. */
+export interface RunningServer {
+  readonly port: number;
+  /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then ends the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const SERVICES = ['warden.v1.PermissionService', 'warden.v1.RelationshipService', 'warden.v1.SchemaService'];
+
+type Method = { kind: 'unary' | 'stream'; scope: Scope };
+const METHODS: Record<string, Record<string, Method>> = {
+  PermissionService: {
+    Check: { kind: 'unary', scope: 'check' },
+    BatchCheck: { kind: 'unary', scope: 'check' },
+    Expand: { kind: 'unary', scope: 'check' },
+    ListObjects: { kind: 'stream', scope: 'check' },
+    ListSubjects: { kind: 'stream', scope: 'check' },
+    ListPermissions: { kind: 'unary', scope: 'check' },
+  },
+  RelationshipService: {
+    Write: { kind: 'unary', scope: 'write' },
+    Delete: { kind: 'unary', scope: 'write' },
+    Read: { kind: 'stream', scope: 'read' },
+  },
+  SchemaService: {
+    WriteSchema: { kind: 'unary', scope: 'schema' },
+    ReadSchema: { kind: 'unary', scope: 'read' },
+    ValidateSchema: { kind: 'unary', scope: 'read' },
+  },
+};
+
+/** Builds and starts the gRPC server on `address` (port 0 picks a free one). */
+export async function startServer(options: ServerOptions, address: string): Promise<RunningServer> {
+  const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const server = new Server({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes });
+  const { definition, v1 } = loadApi();
+  const engine = options.engine ?? new Engine();
+  const tenants = new Tenants(options.datastore, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
+  const authenticate = options.authenticate(tenants);
+  const impls: Record<string, Record<string, (...args: never[]) => Promise<unknown>>> = {
+    PermissionService: permissionService(engine),
+    RelationshipService: relationshipService(),
+    SchemaService: schemaService(),
+  };
+  for (const [service, methods] of Object.entries(METHODS)) {
+    const impl: UntypedServiceImplementation = {};
+    for (const [name, m] of Object.entries(methods)) {
+      const fn = impls[service]![name]! as never;
+      const method = `${service}.${name}`;
+      impl[name] = m.kind === 'unary' ? unary(method, m.scope, authenticate, options.log, fn) : serverStream(method, m.scope, authenticate, options.log, fn);
+    }
+    server.addService((v1[service] as unknown as { service: ServiceDefinition }).service, impl);
+  }
+  const statuses: ServingStatusMap = { '': 'SERVING' };
+  for (const s of SERVICES) statuses[s] = 'SERVING';
+  const health = new HealthImplementation(statuses);
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+
+  const credentials = options.tls ? ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+
+  return {
+    port,
+    async shutdown(graceMs: number): Promise<void> {
+      for (const s of Object.keys(statuses)) health.setStatus(s, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/** The no-auth mode: every call acts for the default tenant. Only with --insecure-no-auth. */
+export function insecureAuthenticate(tenant = 'default'): (tenants: Tenants) => Authenticate {
+  return (tenants) => () => tenants.get(tenant);
+}
