@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { WardenError } from './errors/error-code.js';
+import { registerKeys } from './cli/keys-command.js';
 import { registerMigrate } from './cli/migrate-command.js';
 import { registerServe } from './cli/serve-command.js';
 import { registerValidate } from './cli/validate-command.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerMigrate(program);
   registerServe(program);
+  registerKeys(program);
   return program;
 }
 

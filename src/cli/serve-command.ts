@@ -4,6 +4,7 @@ import { datastoreConfig } from '../config/datastore-config.js';
 import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
 import { Engine } from '../engine/engine.js';
 import { WardenError } from '../errors/error-code.js';
+import { keyAuthenticate } from '../server/auth.js';
 import { insecureAuthenticate, startServer } from '../server/server.js';
 import { DEFAULT_GC_WINDOW_MS } from '../store/datastore.js';
 import { openDatastore } from '../store/open-datastore.js';
@@ -55,24 +56,21 @@ export function registerServe(program: Command): void {
     .option('--gc-interval-ms <ms>', 'run garbage collection this often (0: never)', int('--gc-interval-ms'), 60 * 60 * 1000)
     .addHelpText('after', '\nExamples:\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
     .action(async (opts: ServeOptions) => {
-      if (!opts.insecureNoAuth) {
-        throw new WardenError(
-          'FAILED_PRECONDITION',
-          'authentication is on by default, and API keys are not available in this build yet: start with --insecure-no-auth to serve the default tenant without authentication',
-        );
-      }
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
       const config = datastoreConfig(opts);
       const ds = await openDatastore(config.datastore, config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {});
       // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
       if (config.datastore.startsWith('pglite:') || config.datastore === 'memory') await ds.migrate();
       await ds.assertMigrated();
-      log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
+      if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
+      else if (!(await ds.access.listKeys()).some((k) => !k.revokedAt)) {
+        log('warn', 'no API keys exist yet: create one with `warden keys create --tenant NAME` (every call is refused until then)');
+      }
       const server = await startServer(
         {
           datastore: ds,
           engine: new Engine({ limits: { maxDepth: opts.maxDepth } }),
-          authenticate: insecureAuthenticate(),
+          authenticate: opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
           quantizationMs: opts.quantizationMs,
           maxMessageBytes: opts.maxMessageBytes,
           ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),
@@ -81,7 +79,7 @@ export function registerServe(program: Command): void {
         opts.address,
       );
       const host = opts.address.replace(/:\d+$/, '');
-      log('info', 'serving', { address: `${host}:${server.port}`, datastore: redact(config.datastore), tls: !!opts.tlsCert });
+      log('info', 'serving', { address: `${host}:${server.port}`, datastore: redact(config.datastore), tls: !!opts.tlsCert, auth: opts.insecureNoAuth ? 'off' : 'api-keys' });
       const gc = opts.gcIntervalMs
         ? setInterval(() => {
             ds.gc({ windowMs: opts.gcWindowMs }).then(

@@ -4,6 +4,7 @@ import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { permissionService } from '../api/permission-service.js';
 import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
+import { tenantService } from '../api/tenant-service.js';
 import { Tenants } from '../api/tenant-state.js';
 import { Engine } from '../engine/engine.js';
 import type { Datastore } from '../store/datastore.js';
@@ -30,7 +31,7 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-const SERVICES = ['warden.v1.PermissionService', 'warden.v1.RelationshipService', 'warden.v1.SchemaService'];
+const SERVICES = ['warden.v1.PermissionService', 'warden.v1.RelationshipService', 'warden.v1.SchemaService', 'warden.v1.TenantService'];
 
 type Method = { kind: 'unary' | 'stream'; scope: Scope };
 const METHODS: Record<string, Record<string, Method>> = {
@@ -52,6 +53,11 @@ const METHODS: Record<string, Record<string, Method>> = {
     ReadSchema: { kind: 'unary', scope: 'read' },
     ValidateSchema: { kind: 'unary', scope: 'read' },
   },
+  TenantService: {
+    CreateTenant: { kind: 'unary', scope: 'admin' },
+    ListTenants: { kind: 'unary', scope: 'admin' },
+    DeleteTenant: { kind: 'unary', scope: 'admin' },
+  },
 };
 
 /** Builds and starts the gRPC server on `address` (port 0 picks a free one). */
@@ -66,6 +72,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
     PermissionService: permissionService(engine),
     RelationshipService: relationshipService(),
     SchemaService: schemaService(),
+    TenantService: tenantService(options.datastore.access),
   };
   for (const [service, methods] of Object.entries(METHODS)) {
     const impl: UntypedServiceImplementation = {};

@@ -1,3 +1,4 @@
+import type { AccessStore } from './access.js';
 import type { Revision, Store } from './store.js';
 
 /** What garbage collection removed, and the oldest revision still readable exactly. */
@@ -15,6 +16,8 @@ export interface Datastore {
   readonly id: string;
   /** The store of one tenant. Cheap: share the datastore's connections. */
   store(tenant: string): Store;
+  /** Tenants and API keys. */
+  readonly access: AccessStore;
   /** Applies pending migrations. */
   migrate(): Promise<void>;
   /** Throws FAILED_PRECONDITION unless the database is migrated to exactly this version of Warden. */

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { revisionOf } from '../store.js';
 import type { Datastore, GcResult } from '../datastore.js';
+import { MemoryAccess } from './memory-access.js';
 import { MemoryStore, type Clock, type RevisionCounter } from './memory-store.js';
 
 /** A datastore in memory: one MemoryStore per tenant, nothing persisted. For tests and `validate`. */
 export class MemoryDatastore implements Datastore {
   readonly id = randomUUID();
   readonly #stores = new Map<string, MemoryStore>();
+  readonly access = new MemoryAccess((tenant) => this.#stores.delete(tenant));
   readonly #options: { clock?: Clock; maxUpdates?: number; counter: RevisionCounter };
 
   constructor(options: { clock?: Clock; maxUpdates?: number } = {}) {

@@ -50,6 +50,26 @@ const MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0002_tenants_and_keys': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table warden_tenants (name text primary key, created_at timestamptz not null default now())`,
+        sql`insert into warden_tenants (name) values ('default')`,
+        sql`create table warden_api_keys (
+          id text primary key,
+          tenant text not null references warden_tenants (name) on delete cascade,
+          scopes text not null,
+          description text not null default '',
+          hash text not null,
+          created_at timestamptz not null default now(),
+          revoked_at timestamptz
+        )`,
+        sql`create index warden_api_keys_tenant on warden_api_keys (tenant)`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

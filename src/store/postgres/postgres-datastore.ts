@@ -6,6 +6,7 @@ import { revisionOf, DEFAULT_MAX_UPDATES } from '../store.js';
 import type { Datastore, GcResult } from '../datastore.js';
 import { mapDriverError } from './driver-errors.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
+import { PostgresAccess } from './postgres-access.js';
 import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
 import type { Database } from './tables.js';
 
@@ -29,11 +30,13 @@ export class PostgresDatastore implements Datastore {
   readonly #db: Kysely<Database>;
   readonly #replica: Kysely<Database> | null;
   readonly #ctx: PostgresStoreContext;
+  readonly access: PostgresAccess;
 
   private constructor(db: Kysely<Database>, replica: Kysely<Database> | null, options: PostgresDatastoreOptions, batchSize: number) {
     this.#db = db;
     this.#replica = replica;
     this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize };
+    this.access = new PostgresAccess(db);
   }
 
   /** Connects to PostgreSQL at `url`, and to an optional read replica. */

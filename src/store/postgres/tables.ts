@@ -38,8 +38,27 @@ export interface SchemasTable {
   text: string;
 }
 
+/** Tenants. */
+export interface TenantsTable {
+  name: string;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** API keys: only the hash of each secret. */
+export interface ApiKeysTable {
+  id: string;
+  tenant: string;
+  scopes: string;
+  description: string;
+  hash: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  revoked_at: Date | null;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
+  warden_tenants: TenantsTable;
+  warden_api_keys: ApiKeysTable;
   warden_metadata: MetadataTable;
   warden_transactions: TransactionsTable;
   warden_relationships: RelationshipsTable;

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { datastoreConfig } from '../config/datastore-config.js';
+import { createKey, KEY_SCOPES } from '../store/access.js';
+import type { Datastore } from '../store/datastore.js';
+import { openDatastore } from '../store/open-datastore.js';
+
+async function withDatastore<T>(spec: string | undefined, fn: (ds: Datastore) => Promise<T>): Promise<T> {
+  const config = datastoreConfig({ ...(spec ? { datastore: spec } : {}) });
+  const ds = await openDatastore(config.datastore);
+  try {
+    if (config.datastore.startsWith('pglite:')) await ds.migrate();
+    await ds.assertMigrated();
+    return await fn(ds);
+  } finally {
+    await ds.close();
+  }
+}
+
+/** Registers `warden keys create|list|revoke`, which work on the datastore directly (for bootstrapping). */
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('manage API keys (directly on the datastore, for bootstrapping)');
+  const datastoreFlag = '--datastore <spec>';
+  const datastoreHelp = 'memory | pglite:DIR | postgres://... (WARDEN_DATASTORE)';
+  keys
+    .command('create')
+    .description('create an API key; the key is shown once')
+    .option('--tenant <name>', 'the tenant the key acts for (created if missing)', 'default')
+    .option('--scope <scopes>', `comma-separated: ${KEY_SCOPES.join(', ')}`, 'check,read,write,schema')
+    .option('--description <text>', 'what the key is for', '')
+    .option('--json', 'print JSON')
+    .option(datastoreFlag, datastoreHelp)
+    .addHelpText('after', '\nExample:\n  $ warden keys create --tenant acme --scope check,read --description "web frontend"')
+    .action(async (opts: { tenant: string; scope: string; description: string; json?: boolean; datastore?: string }) => {
+      await withDatastore(opts.datastore, async (ds) => {
+        if (!(await ds.access.hasTenant(opts.tenant))) await ds.access.createTenant(opts.tenant);
+        const { info, token } = await createKey(ds.access, opts.tenant, opts.scope.split(',').map((s) => s.trim()).filter(Boolean), opts.description);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ id: info.id, tenant: info.tenant, scopes: info.scopes, key: token })}\n`);
+        else process.stdout.write(`key ${info.id} for tenant ${info.tenant} (${info.scopes.join(', ')}):\n${token}\nStore it now: it is not shown again.\n`);
+      });
+    });
+  keys
+    .command('list')
+    .description('list API keys (never their secrets)')
+    .option('--tenant <name>', 'only this tenant')
+    .option('--json', 'print JSON')
+    .option(datastoreFlag, datastoreHelp)
+    .action(async (opts: { tenant?: string; json?: boolean; datastore?: string }) => {
+      await withDatastore(opts.datastore, async (ds) => {
+        const list = await ds.access.listKeys(opts.tenant);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(list)}\n`);
+          return;
+        }
+        for (const k of list) {
+          process.stdout.write(`${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}  ${k.description}\n`);
+        }
+      });
+    });
+  keys
+    .command('revoke')
+    .description('revoke an API key by id')
+    .argument('<id>', 'the key id (from `keys list`)')
+    .option(datastoreFlag, datastoreHelp)
+    .action(async (id: string, opts: { datastore?: string }) => {
+      await withDatastore(opts.datastore, async (ds) => {
+        if (!(await ds.access.revokeKey(id))) {
+          process.stderr.write(`warden: no active key \`${id}\`\n`);
+          process.exitCode = 1;
+          return;
+        }
+        process.stdout.write(`revoked ${id}\n`);
+      });
+    });
+}

@@ -1,0 +1,35 @@
+import { WardenError } from '../errors/error-code.js';
+import type { Tenants } from '../api/tenant-state.js';
+import { verifyKey, type AccessStore, type ApiKeyInfo } from '../store/access.js';
+import type { Authenticate } from './call.js';
+
+/**
+ * Authentication by API key: `authorization: Bearer wdn_<id>_<secret>` metadata. The key names
+ * the tenant the call acts for and the scopes it may use. Verified keys are remembered for
+ * `cacheMs` (default 5 s), so a revocation takes effect within that time.
+ */
+export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number } = {}): (tenants: Tenants) => Authenticate {
+  const cacheMs = options.cacheMs ?? 5000;
+  const cache = new Map<string, { info: ApiKeyInfo | null; until: number }>();
+  return (tenants) => async (call, scope) => {
+    const header = call.metadata.get('authorization')[0];
+    if (typeof header !== 'string' || !/^Bearer /i.test(header)) {
+      throw new WardenError('UNAUTHENTICATED', 'missing `authorization: Bearer <api key>` metadata');
+    }
+    const token = header.slice(7).trim();
+    const now = Date.now();
+    let hit = cache.get(token);
+    if (!hit || hit.until <= now) {
+      hit = { info: await verifyKey(access, token), until: now + cacheMs };
+      if (cacheMs > 0) {
+        if (cache.size > 10_000) cache.clear();
+        cache.set(token, hit);
+      }
+    }
+    if (!hit.info) throw new WardenError('UNAUTHENTICATED', 'the API key is not valid: unknown, revoked or malformed');
+    if (!hit.info.scopes.includes(scope)) {
+      throw new WardenError('PERMISSION_DENIED', `the API key lacks the \`${scope}\` scope this method needs (it has ${hit.info.scopes.join(', ')})`);
+    }
+    return tenants.get(hit.info.tenant);
+  };
+}

@@ -1,0 +1,101 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { invalidArgument } from '../errors/error-code.js';
+
+/** What an API key may do: permission reads, relationship and schema reads, writes, schema writes, tenant admin. */
+export type KeyScope = 'check' | 'read' | 'write' | 'schema' | 'admin';
+
+/** Every scope, in order. */
+export const KEY_SCOPES: readonly KeyScope[] = ['check', 'read', 'write', 'schema', 'admin'];
+
+/** An API key as stored and listed: never its secret. */
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly tenant: string;
+  readonly scopes: readonly KeyScope[];
+  readonly description: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+/** A tenant and when it was made. */
+export interface TenantInfo {
+  readonly name: string;
+  readonly createdAt: Date;
+}
+
+/** Tenants and API keys, kept by the datastore. */
+export interface AccessStore {
+  /** Creates a tenant; ALREADY_EXISTS if it does. */
+  createTenant(name: string): Promise<TenantInfo>;
+  listTenants(): Promise<readonly TenantInfo[]>;
+  /** True if the tenant exists. */
+  hasTenant(name: string): Promise<boolean>;
+  /** Deletes a tenant with its relationships, schemas and keys; NOT_FOUND if there is none. */
+  deleteTenant(name: string): Promise<void>;
+  /** Stores a new key (its hash only) for an existing tenant. */
+  insertKey(info: ApiKeyInfo, hash: string): Promise<void>;
+  listKeys(tenant?: string): Promise<readonly ApiKeyInfo[]>;
+  /** Revokes a key; false if there is no such live key. */
+  revokeKey(id: string): Promise<boolean>;
+  /** The key with this id and its hash, if live. */
+  findKey(id: string): Promise<{ info: ApiKeyInfo; hash: string } | null>;
+}
+
+/** Tenant names: lowercase letters, digits, `_` and `-`, 1 to 64 characters. */
+export const TENANT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** Checks a tenant name. */
+export function validateTenantName(name: string, field = 'name'): void {
+  if (!TENANT_NAME.test(name)) throw invalidArgument(field, `\`${name}\` is not a tenant name: lowercase letters, digits, _ and -, up to 64`);
+}
+
+/** Checks scopes. */
+export function validateScopes(scopes: readonly string[], field = 'scopes'): KeyScope[] {
+  if (!scopes.length) throw invalidArgument(field, `at least one of ${KEY_SCOPES.join(', ')}`);
+  for (const s of scopes) if (!KEY_SCOPES.includes(s as KeyScope)) throw invalidArgument(field, `unknown scope \`${s}\`; scopes are ${KEY_SCOPES.join(', ')}`);
+  return [...new Set(scopes as KeyScope[])];
+}
+
+/** The hash a key's secret is stored as. Keys are 256 random bits, so a fast hash suffices. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A new key: `wdn_<id>_<secret>`, shown once; only the secret's hash is kept. */
+export function newKey(): { id: string; secret: string; token: string } {
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { id, secret, token: `wdn_${id}_${secret}` };
+}
+
+/** Splits a presented key into id and secret, or null if it is not one. */
+export function parseKey(token: string): { id: string; secret: string } | null {
+  const m = /^wdn_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { id: m[1]!, secret: m[2]! } : null;
+}
+
+/** Compares a secret with a stored hash in constant time. */
+export function secretMatches(secret: string, hash: string): boolean {
+  const a = Buffer.from(hashSecret(secret), 'hex');
+  const b = Buffer.from(hash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Creates a key for a tenant with scopes; returns the token to show once. */
+export async function createKey(access: AccessStore, tenant: string, scopes: readonly string[], description = ''): Promise<{ info: ApiKeyInfo; token: string }> {
+  validateTenantName(tenant, 'tenant');
+  const valid = validateScopes(scopes);
+  const { id, secret, token } = newKey();
+  const info: ApiKeyInfo = { id, tenant, scopes: valid, description, createdAt: new Date(), revokedAt: null };
+  await access.insertKey(info, hashSecret(secret));
+  return { info, token };
+}
+
+/** The key a token stands for, if it is a live one. */
+export async function verifyKey(access: AccessStore, token: string): Promise<ApiKeyInfo | null> {
+  const parsed = parseKey(token);
+  if (!parsed) return null;
+  const found = await access.findKey(parsed.id);
+  if (!found || found.info.revokedAt || !secretMatches(parsed.secret, found.hash)) return null;
+  return found.info;
+}
