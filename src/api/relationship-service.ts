@@ -1,4 +1,4 @@
-import type { Precondition as StorePrecondition, RelationshipUpdate } from '../store/store.js';
+import type { Precondition as StorePrecondition, RelationshipUpdate, Revision } from '../store/store.js';
 import { invalidArgument } from '../errors/error-code.js';
 import { cursorRevision } from '../store/store-support.js';
 import type { CallContext } from '../server/call.js';
@@ -88,5 +88,73 @@ export function relationshipService() {
         if (!cursor) break;
       }
     },
+
+    async Import(requests: AsyncIterable<{ relationships: PbRelationship[] }>, { tenant, signal }: CallContext) {
+      const schema = await tenant.schemaAt(await tenant.store.headRevision());
+      let n = 0;
+      // Each relationship is checked as it arrives; the first bad one fails the whole import, which commits nothing.
+      async function* relationships() {
+        for await (const chunk of requests) {
+          if (signal.aborted) throw signal.reason;
+          for (const r of chunk.relationships) {
+            const field = `relationships[${n}]`;
+            if (++n > MAX_IMPORT) throw invalidArgument('relationships', `more than ${MAX_IMPORT} relationships in one import: split it`);
+            const rel = toRelationship(r, field);
+            schema.validateRelationship(rel, field);
+            yield rel;
+          }
+        }
+      }
+      const { revision, count } = await tenant.store.importRelationships(relationships(), { metadata: { import: true } });
+      return { imported_at: tenant.zookie(revision), count: String(count) };
+    },
+
+    async Export(req: { consistency: PbConsistency | null; page_size: number; cursor: string }, { tenant, signal }: CallContext, send: (res: unknown) => Promise<void>) {
+      const pageSize = listLimit(req.page_size);
+      let position = req.cursor ? decodeExportCursor(req.cursor) : null;
+      const revision = position?.revision ?? (await tenant.pick(toConsistency(req.consistency)));
+      if (position) await tenant.store.checkRevision(revision);
+      const types = (await tenant.schemaAt(revision)).ir.definitions.map((d) => d.name).sort();
+      const zookie = tenant.zookie(revision);
+      for (let i = position ? types.indexOf(position.type) : 0; i >= 0 && i < types.length; i++) {
+        const type = types[i]!;
+        let cursor = position?.type === type ? position.cursor : null;
+        position = null;
+        do {
+          if (signal.aborted) throw signal.reason;
+          const page = await tenant.store.readPage(revision, { resourceType: type }, { limit: pageSize, cursor });
+          cursor = page.cursor;
+          const next = cursor ? { revision, type, cursor } : types[i + 1] ? { revision, type: types[i + 1]!, cursor: null } : null;
+          if (page.relationships.length || !next) {
+            await send({ exported_at: zookie, relationships: page.relationships.map(fromRelationship), cursor: next ? encodeExportCursor(next) : '' });
+          }
+        } while (cursor);
+      }
+    },
   };
+}
+
+/** The most relationships one Import may carry. */
+export const MAX_IMPORT = 10_000_000;
+
+interface ExportPosition {
+  revision: Revision;
+  type: string;
+  cursor: string | null;
+}
+
+function encodeExportCursor(p: ExportPosition): string {
+  return Buffer.from(JSON.stringify([p.revision, p.type, p.cursor])).toString('base64url');
+}
+
+function decodeExportCursor(c: string): ExportPosition {
+  try {
+    const [revision, type, cursor] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown[];
+    if (typeof revision === 'string' && /^\d{1,19}$/.test(revision) && typeof type === 'string' && (cursor === null || typeof cursor === 'string')) {
+      return { revision: revision as Revision, type, cursor };
+    }
+  } catch {
+    // fall through
+  }
+  throw invalidArgument('cursor', 'is not a cursor this server issued');
 }

@@ -59,9 +59,14 @@ export function registerServe(program: Command): void {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
       const config = datastoreConfig(opts);
       const ds = await openDatastore(config.datastore, config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {});
-      // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
-      if (config.datastore.startsWith('pglite:') || config.datastore === 'memory') await ds.migrate();
-      await ds.assertMigrated();
+      try {
+        // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
+        if (config.datastore.startsWith('pglite:') || config.datastore === 'memory') await ds.migrate();
+        await ds.assertMigrated();
+      } catch (e) {
+        await ds.close();
+        throw e;
+      }
       if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
       else if (!(await ds.access.listKeys()).some((k) => !k.revokedAt)) {
         log('warn', 'no API keys exist yet: create one with `warden keys create --tenant NAME` (every call is refused until then)');

@@ -5,10 +5,11 @@ import { permissionService } from '../api/permission-service.js';
 import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
 import { tenantService } from '../api/tenant-service.js';
+import { watchService } from '../api/watch-service.js';
 import { Tenants } from '../api/tenant-state.js';
 import { Engine } from '../engine/engine.js';
 import type { Datastore } from '../store/datastore.js';
-import { serverStream, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
+import { clientStream, MAX_WATCH_MS, serverStream, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
 import { loadApi } from './proto.js';
 
 /** Everything a server is made of. */
@@ -31,9 +32,9 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-const SERVICES = ['warden.v1.PermissionService', 'warden.v1.RelationshipService', 'warden.v1.SchemaService', 'warden.v1.TenantService'];
+const SERVICES = ['warden.v1.PermissionService', 'warden.v1.RelationshipService', 'warden.v1.SchemaService', 'warden.v1.TenantService', 'warden.v1.WatchService'];
 
-type Method = { kind: 'unary' | 'stream'; scope: Scope };
+type Method = { kind: 'unary' | 'stream' | 'client-stream' | 'watch'; scope: Scope };
 const METHODS: Record<string, Record<string, Method>> = {
   PermissionService: {
     Check: { kind: 'unary', scope: 'check' },
@@ -47,6 +48,11 @@ const METHODS: Record<string, Record<string, Method>> = {
     Write: { kind: 'unary', scope: 'write' },
     Delete: { kind: 'unary', scope: 'write' },
     Read: { kind: 'stream', scope: 'read' },
+    Import: { kind: 'client-stream', scope: 'write' },
+    Export: { kind: 'stream', scope: 'read' },
+  },
+  WatchService: {
+    Watch: { kind: 'watch', scope: 'read' },
   },
   SchemaService: {
     WriteSchema: { kind: 'unary', scope: 'schema' },
@@ -73,13 +79,19 @@ export async function startServer(options: ServerOptions, address: string): Prom
     RelationshipService: relationshipService(),
     SchemaService: schemaService(),
     TenantService: tenantService(options.datastore.access),
+    WatchService: watchService(() => options.datastore.id),
   };
   for (const [service, methods] of Object.entries(METHODS)) {
     const impl: UntypedServiceImplementation = {};
     for (const [name, m] of Object.entries(methods)) {
       const fn = impls[service]![name]! as never;
       const method = `${service}.${name}`;
-      impl[name] = m.kind === 'unary' ? unary(method, m.scope, authenticate, options.log, fn) : serverStream(method, m.scope, authenticate, options.log, fn);
+      impl[name] =
+        m.kind === 'unary'
+          ? unary(method, m.scope, authenticate, options.log, fn)
+          : m.kind === 'client-stream'
+            ? clientStream(method, m.scope, authenticate, options.log, fn)
+            : serverStream(method, m.scope, authenticate, options.log, fn, m.kind === 'watch' ? MAX_WATCH_MS : undefined);
     }
     server.addService((v1[service] as unknown as { service: ServiceDefinition }).service, impl);
   }

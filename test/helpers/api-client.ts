@@ -7,7 +7,7 @@ type Stream = (req: unknown, options?: { deadline?: number; metadata?: Metadata 
 /** A promise-returning client for every service, talking to a real server over the network. */
 export interface ApiClient {
   permission: Record<'Check' | 'BatchCheck' | 'Expand' | 'ListPermissions', Unary> & Record<'ListObjects' | 'ListSubjects', Stream>;
-  relationship: Record<'Write' | 'Delete', Unary> & Record<'Read', Stream>;
+  relationship: Record<'Write' | 'Delete', Unary> & Record<'Read' | 'Export', Stream> & { Import: (chunks: unknown[]) => Promise<any> };
   schema: Record<'WriteSchema' | 'ReadSchema' | 'ValidateSchema', Unary>;
   raw: Record<string, Client>;
   close(): void;
@@ -47,7 +47,18 @@ export function apiClient(address: string, token?: string): ApiClient {
   };
   return {
     permission: wrap('PermissionService', { unary: ['Check', 'BatchCheck', 'Expand', 'ListPermissions'], stream: ['ListObjects', 'ListSubjects'] }) as ApiClient['permission'],
-    relationship: wrap('RelationshipService', { unary: ['Write', 'Delete'], stream: ['Read'] }) as ApiClient['relationship'],
+    relationship: {
+      ...(wrap('RelationshipService', { unary: ['Write', 'Delete'], stream: ['Read', 'Export'] }) as object),
+      Import: (chunks: unknown[]) =>
+        new Promise((resolve, reject) => {
+          const c = raw['RelationshipService'] as unknown as Record<string, Function>;
+          const md = new Metadata();
+          if (token) md.set('authorization', `Bearer ${token}`);
+          const call = c['Import']!.call(c, md, { deadline: Date.now() + 30_000 }, (err: ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
+          for (const chunk of chunks) call.write(chunk);
+          call.end();
+        }),
+    } as ApiClient['relationship'],
     schema: wrap('SchemaService', { unary: ['WriteSchema', 'ReadSchema', 'ValidateSchema'], stream: [] }) as ApiClient['schema'],
     raw,
     close: () => Object.values(raw).forEach((c) => c.close()),

@@ -1,0 +1,82 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials, status } from '@grpc/grpc-js';
+import t from 'tap';
+import { insecureAuthenticate, startServer } from '../../src/server/server.js';
+import { loadApi, serviceClient } from '../../src/server/proto.js';
+import { MemoryDatastore } from '../../src/store/memory/memory-datastore.js';
+import { apiClient, obj, subj } from '../helpers/api-client.js';
+import { freshDatabase } from '../helpers/postgres.js';
+
+const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+
+t.test('warden serve refuses an unmigrated database with a clear message', async (t) => {
+  const url = await freshDatabase(t);
+  const r = spawnSync(process.execPath, [bin, 'serve', '--datastore', url, '--address', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 3);
+  t.match(r.stderr, /the database is not migrated .* run `warden migrate` first/);
+});
+
+t.test('warden serve: authentication on by default, graceful stop on SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [bin, 'serve', '--datastore', 'memory', '--address', '127.0.0.1:0', '--grace-ms', '2000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += String(d)));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no serving line: ${err}`)), 20_000);
+    child.stderr.on('data', () => {
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  t.match(err, /no API keys exist yet/);
+  t.match(err, /"auth":"api-keys"/);
+  const api = apiClient(address);
+  await t.rejects(api.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:x') }), { code: status.UNAUTHENTICATED });
+  api.close();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.match(err, /"msg":"shutting down","signal":"SIGTERM"/);
+  t.match(err, /"msg":"stopped"/);
+});
+
+t.test('warden serve --insecure-no-auth says so loudly', async (t) => {
+  const r = spawnSync(process.execPath, [bin, 'serve', '--tls-cert', 'x.pem', '--datastore', 'memory'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 3, '--tls-cert without --tls-key is a usage error');
+  t.match(r.stderr, /--tls-cert and --tls-key go together/);
+});
+
+t.test('TLS: clients that trust the certificate connect, plaintext ones do not', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], {
+      stdio: 'ignore',
+    });
+  } catch {
+    t.skip('openssl is not available to make a test certificate');
+    return;
+  }
+  const cert = readFileSync(`${dir}/cert.pem`);
+  const ds = new MemoryDatastore();
+  const server = await startServer({ datastore: ds, authenticate: insecureAuthenticate(), tls: { cert, key: readFileSync(`${dir}/key.pem`) }, log: () => {} }, '127.0.0.1:0');
+  t.teardown(() => server.shutdown(500));
+  const { v1 } = loadApi();
+  const Schema = serviceClient(v1, 'SchemaService');
+  const call = (creds: ReturnType<typeof credentials.createInsecure>) =>
+    new Promise<any>((resolve, reject) => {
+      const c = new Schema(`localhost:${server.port}`, creds) as any;
+      c.ValidateSchema({ schema: 'definition user {}' }, { deadline: Date.now() + 5000 }, (e: unknown, r: unknown) => {
+        c.close();
+        if (e) reject(e);
+        else resolve(r);
+      });
+    });
+  t.equal((await call(credentials.createSsl(cert))).valid, true);
+  await t.rejects(call(credentials.createInsecure()), { code: status.UNAVAILABLE });
+});
