@@ -79,6 +79,12 @@ export function toSubject(v: PbSubject | null | undefined, field: string, allowW
   return { type: obj.type, id: obj.id, relation };
 }
 
+/** A type name, checked. */
+export function toTypeName(v: string, field: string): string {
+  if (!DEFINITION_NAME.test(v)) throw invalidArgument(field, v ? `\`${v}\` is not a valid type name` : 'is required');
+  return v;
+}
+
 /** A permission or relation name, checked. */
 export function toName(v: string, field: string): string {
   if (!RELATION_NAME.test(v)) throw invalidArgument(field, v ? `\`${v}\` is not a valid relation or permission name` : 'is required');

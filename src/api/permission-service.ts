@@ -12,6 +12,7 @@ import {
   toObject,
   toRelationships,
   toSubject,
+  toTypeName,
   type PbConsistency,
   type PbObject,
   type PbRelationship,
@@ -51,31 +52,40 @@ export function permissionService(engine: Engine) {
 
     async BatchCheck(req: { consistency: PbConsistency | null; items: CheckItem[] }, { tenant, signal }: CallContext) {
       if (req.items.length > MAX_BATCH_ITEMS) throw invalidArgument('items', `${req.items.length} items, at most ${MAX_BATCH_ITEMS} allowed`);
+      const itemError = (e: unknown) => {
+        const mapped = toStatus(e);
+        if (mapped.internal) throw e;
+        return { error: { code: mapped.error.code ?? status.UNKNOWN, message: mapped.error.details } };
+      };
+      // Form is checked for every item first, at the edge; then all are answered at one revision.
+      const parsed = req.items.map((item, i) => {
+        try {
+          return {
+            resource: toObject(item.resource, `items[${i}].resource`),
+            permission: toName(item.permission, `items[${i}].permission`),
+            subject: toSubject(item.subject, `items[${i}].subject`),
+            context: context(item.context),
+          };
+        } catch (e) {
+          return itemError(e);
+        }
+      });
       const snap = await tenant.snapshot(toConsistency(req.consistency));
       // Identical items are computed once.
       const answers = new Map<string, Promise<unknown>>();
       const results = await Promise.all(
-        req.items.map((item, i) => {
-          const key = JSON.stringify([item.resource, item.permission, item.subject, item.context]);
+        parsed.map((item) => {
+          if ('error' in item) return item;
+          const key = JSON.stringify(item);
           let answer = answers.get(key);
           if (!answer) {
-            answer = (async () => {
-              try {
-                const r = await engine.check(snap, {
-                  resource: toObject(item.resource, `items[${i}].resource`),
-                  permission: toName(item.permission, `items[${i}].permission`),
-                  subject: toSubject(item.subject, `items[${i}].subject`),
-                  context: context(item.context),
-                  signal,
-                });
-                return { item: { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision) } };
-              } catch (e) {
+            answer = engine.check(snap, { ...item, signal }).then(
+              (r) => ({ item: { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision) } }),
+              (e: unknown) => {
                 if (signal.aborted) throw e;
-                const mapped = toStatus(e);
-                if (mapped.internal) throw e;
-                return { error: { code: mapped.error.code ?? status.UNKNOWN, message: mapped.error.details } };
-              }
-            })();
+                return itemError(e);
+              },
+            );
             answers.set(key, answer);
           }
           return answer;
@@ -110,7 +120,7 @@ export function permissionService(engine: Engine) {
       { tenant, signal }: CallContext,
       send: (res: unknown) => Promise<void>,
     ) {
-      const resourceType = toObject({ object_type: req.resource_type, object_id: 'x' }, 'resource_type').type;
+      const resourceType = toTypeName(req.resource_type, 'resource_type');
       const permission = toName(req.permission, 'permission');
       const subject = toSubject(req.subject, 'subject');
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
@@ -136,7 +146,7 @@ export function permissionService(engine: Engine) {
     ) {
       const resource = toObject(req.resource, 'resource');
       const permission = toName(req.permission, 'permission');
-      const subjectType = toObject({ object_type: req.subject_type, object_id: 'x' }, 'subject_type').type;
+      const subjectType = toTypeName(req.subject_type, 'subject_type');
       const subjectRelation = req.optional_subject_relation ? toName(req.optional_subject_relation, 'optional_subject_relation') : undefined;
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
       const listing = await resume(tenant, req.consistency, req.cursor, req.limit);

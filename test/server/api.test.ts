@@ -187,6 +187,15 @@ for (const [name, open] of [
         ['preconditions[0].filter.resource_type', () => api.relationship.Write({ updates: [{ operation: 'OPERATION_TOUCH', relationship: relMsg('doc:z#viewer@user:tom') }], preconditions: [{ operation: 'OPERATION_MUST_MATCH', filter: { resource_type: '' } }] }), /^preconditions\[0\].filter.resource_type/],
         ['filter.resource_type', () => api.relationship.Delete({ filter: { resource_type: '' } }), /^filter.resource_type/],
         ['limit', () => api.relationship.Read({ filter: { resource_type: 'doc' }, limit: 20_000 }), /^limit/],
+        ['resource_type', () => api.permission.ListObjects({ resource_type: 'Doc', permission: 'view', subject: subj('user:tom') }), /^resource_type/],
+        ['subject_type', () => api.permission.ListSubjects({ resource: obj('doc:a'), permission: 'view', subject_type: '' }), /^subject_type/],
+        ['items[1].subject', () => api.permission.BatchCheck({ consistency: { fully_consistent: true }, items: [{ resource: obj('doc:a'), permission: 'view', subject: subj('user:tom') }, { resource: obj('doc:a'), permission: 'view' }] }).then((r: any) => {
+          const e = r.results[1].error;
+          throw Object.assign(new Error(e.message), { code: e.code, details: e.message, metadata: { get: () => ['items[1].subject'] } });
+        }), /^items\[1\].subject/],
+        ['permission', () => api.permission.Expand({ resource: obj('doc:a'), permission: 'VIEW' }), /^permission/],
+        ['schema', () => api.schema.WriteSchema({ schema: '' }), /^schema: is empty/],
+        ['cursor', () => api.relationship.Read({ filter: { resource_type: 'doc' }, cursor: '!!' }), /^cursor/],
         ['contextual_relationships[0].subject', () => api.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:tom'), contextual_relationships: [{ ...relMsg('doc:a#viewer@user:x'), subject: null }] }), /^contextual_relationships\[0\].subject/],
       ];
       for (const [field, call, details] of bad) {

@@ -47,6 +47,22 @@ t.test('warden serve: authentication on by default, graceful stop on SIGTERM', a
 });
 
 t.test('warden serve --insecure-no-auth says so loudly', async (t) => {
+  const child = spawn(process.execPath, [bin, 'serve', '--insecure-no-auth', '--datastore', 'memory', '--address', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d) => {
+      err += String(d);
+      if (err.includes('"msg":"serving"')) resolve();
+    });
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGINT');
+  await exited;
+  t.match(err, /"level":"warn".*AUTHENTICATION IS OFF \(--insecure-no-auth\)/);
+  t.match(err, /"auth":"off"/);
+});
+
+t.test('mismatched TLS flags are a usage error', async (t) => {
   const r = spawnSync(process.execPath, [bin, 'serve', '--tls-cert', 'x.pem', '--datastore', 'memory'], { encoding: 'utf8', timeout: 30_000 });
   t.equal(r.status, 3, '--tls-cert without --tls-key is a usage error');
   t.match(r.stderr, /--tls-cert and --tls-key go together/);
