@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from './api-client.js';
 import { datastoreConfig } from '../config/datastore-config.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import type { Datastore } from '../store/datastore.js';
@@ -41,6 +42,7 @@ export function registerKeys(program: Command): void {
   keys
     .command('list')
     .description('list API keys (never their secrets)')
+    .addHelpText('after', '\nExample:\n  $ warden keys list --tenant acme --json')
     .option('--tenant <name>', 'only this tenant')
     .option('--json', 'print JSON')
     .option(datastoreFlag, datastoreHelp)
@@ -59,16 +61,14 @@ export function registerKeys(program: Command): void {
   keys
     .command('revoke')
     .description('revoke an API key by id')
+    .addHelpText('after', '\nExample:\n  $ warden keys revoke 3f9c2a7d1b6e')
     .argument('<id>', 'the key id (from `keys list`)')
+    .option('--json', 'print JSON')
     .option(datastoreFlag, datastoreHelp)
-    .action(async (id: string, opts: { datastore?: string }) => {
+    .action(async (id: string, opts: { datastore?: string; json?: boolean }) => {
       await withDatastore(opts.datastore, async (ds) => {
-        if (!(await ds.access.revokeKey(id))) {
-          process.stderr.write(`warden: no active key \`${id}\`\n`);
-          process.exitCode = 1;
-          return;
-        }
-        process.stdout.write(`revoked ${id}\n`);
+        if (!(await ds.access.revokeKey(id))) throw new UsageError(`no active key \`${id}\`: see \`warden keys list\``);
+        process.stdout.write(opts.json ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${id}\n`);
       });
     });
 }

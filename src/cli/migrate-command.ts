@@ -9,13 +9,15 @@ export function registerMigrate(program: Command): void {
     .description('apply the datastore schema migrations (PostgreSQL or PGlite)')
     .option('--datastore <spec>', 'memory | pglite:DIR | postgres://... (default: WARDEN_DATASTORE or pglite:./warden-data)')
     .addHelpText('after', '\nExamples:\n  $ warden migrate --datastore postgres://warden@db:5432/warden\n  $ WARDEN_DATASTORE=pglite:/var/lib/warden warden migrate')
-    .action(async (opts: { datastore?: string }) => {
+    .option('--json', 'print JSON')
+    .action(async (opts: { datastore?: string; json?: boolean }) => {
       const config = datastoreConfig(opts);
       const ds = await openDatastore(config.datastore);
       try {
         await ds.migrate();
         await ds.assertMigrated();
-        process.stdout.write(`migrated ${redact(config.datastore)} (datastore ${ds.id})\n`);
+        const datastore = redact(config.datastore);
+        process.stdout.write(opts.json ? `${JSON.stringify({ migrated: true, datastore, id: ds.id })}\n` : `migrated ${datastore} (datastore ${ds.id})\n`);
       } finally {
         await ds.close();
       }

@@ -54,7 +54,7 @@ export function registerServe(program: Command): void {
     .option('--grace-ms <ms>', 'how long in-flight calls may finish on shutdown', int('--grace-ms'), 10_000)
     .option('--gc-window-ms <ms>', 'keep history this long', int('--gc-window-ms'), DEFAULT_GC_WINDOW_MS)
     .option('--gc-interval-ms <ms>', 'run garbage collection this often (0: never)', int('--gc-interval-ms'), 60 * 60 * 1000)
-    .addHelpText('after', '\nExamples:\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
+    .addHelpText('after', '\nLogs go to stderr as JSON, one object a line (no --json needed).\n\nExamples:\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
     .action(async (opts: ServeOptions) => {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
       const config = datastoreConfig(opts);

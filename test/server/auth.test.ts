@@ -123,7 +123,8 @@ t.test('warden keys create, list and revoke work on the datastore directly', asy
   t.equal(run('keys', 'revoke', key.id).status, 0);
   t.match(run('keys', 'list', '--json').stdout, /"revokedAt":"/);
   const again = run('keys', 'revoke', key.id);
-  t.equal(again.status, 1);
+  t.equal(again.status, 3, 'revoking a revoked key is a usage error');
+  t.match(again.stderr, /^warden: no active key `[^`]+`: see `warden keys list`\n$/);
   t.equal(run('keys', 'create', '--scope', 'everything').status, 3, 'a bad scope is a usage error');
   const dir = mkdtempSync(join(tmpdir(), 'warden-keys-'));
   t.equal(spawnSync(process.execPath, [bin, 'keys', 'create', '--datastore', `pglite:${dir}`], { encoding: 'utf8' }).status, 0, 'works on the embedded store too');

@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { compileSchema, formatRewrite, formatAllowed, formatSchema, SchemaError, type SchemaIR } from '../../schema-dsl/index.js';
+import { fromRelationship } from '../api/convert.js';
+import { parseValidationFile } from '../conformance/validation-file.js';
+import { UsageError } from './api-client.js';
+import { clientOptions, consistencyOf, consistencyOptions, emit, withApi } from './cli-support.js';
+import { loadProfiles, profilesPath, saveProfiles } from './profiles.js';
+
+function readFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Compiles a schema file, reporting errors as `file:line:column: message` usage errors. */
+function compileFile(file: string): SchemaIR {
+  const text = readFile(file);
+  try {
+    return compileSchema(text);
+  } catch (e) {
+    if (e instanceof SchemaError) throw new UsageError(e.diagnostics.map((d) => `${file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
+    throw e;
+  }
+}
+
+/** Registers context, schema, tenant and import. */
+export function registerAdmin(program: Command): void {
+  const context = program.command('context').description('saved connections (endpoint, key, TLS), stored with mode 0600');
+  context
+    .command('set')
+    .description('save a connection')
+    .argument('<name>')
+    .requiredOption('--endpoint <host:port>', 'server address')
+    .option('--token <key>', 'API key')
+    .option('--tls', 'use TLS')
+    .option('--insecure', 'plaintext (the default)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  $ warden context set prod --endpoint warden.internal:50051 --token wdn_... --tls')
+    .action((name: string, o: { endpoint: string; token?: string; tls?: boolean; insecure?: boolean; json?: boolean }) => {
+      if (o.tls && o.insecure) throw new UsageError('--tls and --insecure contradict each other');
+      const p = loadProfiles();
+      p.profiles[name] = { endpoint: o.endpoint, tls: !!o.tls, ...(o.token ? { token: o.token } : {}) };
+      p.current ??= name;
+      saveProfiles(p);
+      emit(o, { name, current: p.current === name, path: profilesPath() }, `saved context ${name}${p.current === name ? ' (in use)' : ''} in ${profilesPath()}`);
+    });
+  context
+    .command('use')
+    .description('make a saved connection the current one')
+    .addHelpText('after', '\nExample:\n  $ warden context use prod')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action((name: string, o: { json?: boolean }) => {
+      const p = loadProfiles();
+      if (!p.profiles[name]) throw new UsageError(`no context named \`${name}\`: see \`warden context list\``);
+      p.current = name;
+      saveProfiles(p);
+      emit(o, { name, current: true }, `using context ${name}`);
+    });
+  context
+    .command('list')
+    .description('list saved connections (keys hidden)')
+    .addHelpText('after', '\nExample:\n  $ warden context list')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const p = loadProfiles();
+      const rows = Object.entries(p.profiles).map(([name, v]) => ({ name, endpoint: v.endpoint, tls: v.tls, token: v.token ? 'set' : 'none', current: p.current === name }));
+      emit(o, rows, rows.map((r) => `${r.current ? '*' : ' '} ${r.name}\t${r.endpoint}\t${r.tls ? 'tls' : 'plaintext'}\ttoken ${r.token}`).join('\n'));
+    });
+
+  const schema = program.command('schema').description('read, write, validate, format and compare schemas');
+  clientOptions(schema.command('write').description('write a schema to the server').addHelpText('after', '\nExample:\n  $ warden schema write schema.zed').argument('<file>')).action(async (file: string, _o: unknown, cmd: Command) => {
+    const text = readFile(file);
+    compileFile(file);
+    await withApi(cmd, async (api, g) => {
+      const r = await api.call('SchemaService', 'WriteSchema', { schema: text });
+      emit(g, r, `schema written at ${r.written_at.token}`);
+    });
+  });
+  clientOptions(consistencyOptions(schema.command('read').description("print the server's schema").addHelpText('after', '\nExample:\n  $ warden schema read > schema.zed'))).action(async (_o: unknown, cmd: Command) => {
+    await withApi(cmd, async (api, g) => {
+      const r = await api.call('SchemaService', 'ReadSchema', { consistency: consistencyOf(cmd.opts()) });
+      emit(g, r, r.schema);
+    });
+  });
+  schema
+    .command('validate')
+    .description('compile a schema file offline; errors as file:line:column')
+    .addHelpText('after', '\nExample:\n  $ warden schema validate schema.zed')
+    .argument('<file>')
+    .option('--json', 'print JSON')
+    .action((file: string, o: { json?: boolean }) => {
+      const ir = compileFile(file);
+      emit(o, { valid: true, definitions: ir.definitions.length, caveats: ir.caveats.length }, `${file}: valid (${ir.definitions.length} definitions, ${ir.caveats.length} caveats)`);
+    });
+  schema
+    .command('format')
+    .description('print a schema file in canonical form')
+    .addHelpText('after', '\nExample:\n  $ warden schema format schema.zed > formatted.zed')
+    .argument('<file>')
+    .option('--json', 'print JSON')
+    .action((file: string, o: { json?: boolean }) => {
+      const text = formatSchema(compileFile(file));
+      emit(o, { schema: text }, text);
+    });
+  schema
+    .command('diff')
+    .description('definitions, relations and permissions added, removed and changed between two schema files')
+    .addHelpText('after', '\nExample:\n  $ warden schema diff old.zed new.zed')
+    .argument('<old>')
+    .argument('<new>')
+    .option('--json', 'print JSON')
+    .action((oldFile: string, newFile: string, o: { json?: boolean }) => {
+      const changes = diffSchemas(compileFile(oldFile), compileFile(newFile));
+      emit(o, changes, changes.length ? changes.map((c) => `${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.kind} ${c.name}${c.detail ? `: ${c.detail}` : ''}`).join('\n') : 'no changes');
+    });
+
+  const tenant = program.command('tenant').description('manage tenants (needs an admin key)');
+  clientOptions(tenant.command('create').description('create a tenant').addHelpText('after', '\nExample:\n  $ warden tenant create acme --token $ADMIN_KEY').argument('<name>')).action(async (name: string, _o: unknown, cmd: Command) => {
+    await withApi(cmd, async (api, g) => emit(g, await api.call('TenantService', 'CreateTenant', { name }), `created tenant ${name}`));
+  });
+  clientOptions(tenant.command('list').description('list tenants').addHelpText('after', '\nExample:\n  $ warden tenant list --token $ADMIN_KEY --json')).action(async (_o: unknown, cmd: Command) => {
+    await withApi(cmd, async (api, g) => {
+      const r = await api.call('TenantService', 'ListTenants', {});
+      emit(g, r, r.tenants.map((t: any) => `${t.name}\t${t.created_at}`).join('\n'));
+    });
+  });
+  clientOptions(tenant.command('delete').description('delete a tenant with all its data and keys').addHelpText('after', '\nExample:\n  $ warden tenant delete acme --token $ADMIN_KEY').argument('<name>')).action(async (name: string, _o: unknown, cmd: Command) => {
+    await withApi(cmd, async (api, g) => emit(g, await api.call('TenantService', 'DeleteTenant', { name }), `deleted tenant ${name}`));
+  });
+
+  clientOptions(
+    program
+      .command('import')
+      .description("load a validation file's schema and relationships into the server")
+      .argument('<file>', 'a validation file (YAML)')
+      .addHelpText('after', '\nExample:\n  $ warden import examples/docs.yaml'),
+  ).action(async (file: string, _o: unknown, cmd: Command) => {
+    let docs;
+    try {
+      docs = parseValidationFile(readFile(file), file);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const doc = docs[0];
+    if (!doc) throw new UsageError(`${file} holds no document`);
+    if (docs.length > 1) throw new UsageError(`${file} holds ${docs.length} documents; import one at a time`);
+    await withApi(cmd, async (api, g) => {
+      const s = await api.call('SchemaService', 'WriteSchema', { schema: doc.schema });
+      let r = { imported_at: s.written_at, count: '0' };
+      if (doc.relationships.length) {
+        r = await api.upload('RelationshipService', 'Import', (async function* () {
+          for (let i = 0; i < doc.relationships.length; i += 1000) yield { relationships: doc.relationships.slice(i, i + 1000).map(fromRelationship) };
+        })());
+      }
+      emit(g, r, `imported the schema and ${r.count} relationships; zookie ${r.imported_at.token}`);
+    });
+  });
+}
+
+/** One difference between two schemas. */
+export interface SchemaChange {
+  readonly change: 'added' | 'removed' | 'changed';
+  readonly kind: 'definition' | 'relation' | 'permission' | 'caveat';
+  readonly name: string;
+  readonly detail?: string;
+}
+
+/** The definitions, caveats, relations and permissions added, removed and changed. */
+export function diffSchemas(a: SchemaIR, b: SchemaIR): SchemaChange[] {
+  const out: SchemaChange[] = [];
+  const byName = <T extends { name: string }>(xs: readonly T[]) => new Map(xs.map((x) => [x.name, x]));
+  const ca = byName(a.caveats);
+  const cb = byName(b.caveats);
+  for (const [n, c] of ca) {
+    const d = cb.get(n);
+    if (!d) out.push({ change: 'removed', kind: 'caveat', name: n });
+    else if (d.expression !== c.expression || JSON.stringify(d.params.map((p) => [p.name, p.type])) !== JSON.stringify(c.params.map((p) => [p.name, p.type]))) {
+      out.push({ change: 'changed', kind: 'caveat', name: n });
+    }
+  }
+  for (const n of cb.keys()) if (!ca.has(n)) out.push({ change: 'added', kind: 'caveat', name: n });
+  const da = byName(a.definitions);
+  const db = byName(b.definitions);
+  for (const [n, def] of da) {
+    const other = db.get(n);
+    if (!other) {
+      out.push({ change: 'removed', kind: 'definition', name: n });
+      continue;
+    }
+    const ma = byName(def.members);
+    const mb = byName(other.members);
+    const text = (m: (typeof def.members)[number]) => (m.kind === 'relation' ? m.allowed.map(formatAllowed).join(' | ') : formatRewrite(m.rewrite));
+    for (const [mn, m] of ma) {
+      const o = mb.get(mn);
+      if (!o) out.push({ change: 'removed', kind: m.kind, name: `${n}#${mn}` });
+      else if (o.kind !== m.kind || text(o) !== text(m)) out.push({ change: 'changed', kind: o.kind, name: `${n}#${mn}`, detail: `${text(m)} -> ${text(o)}` });
+    }
+    for (const [mn, m] of mb) if (!ma.has(mn)) out.push({ change: 'added', kind: m.kind, name: `${n}#${mn}`, detail: text(m) });
+  }
+  for (const n of db.keys()) if (!da.has(n)) out.push({ change: 'added', kind: 'definition', name: n });
+  return out;
+}

@@ -1,0 +1,112 @@
+import { styleText } from 'node:util';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import type { Command } from 'commander';
+import { parseObject, parseRelationship, parseSubject } from '../model/relationship-syntax.js';
+import { ApiClient, resolveConnection, UsageError, type ConnectOptions } from './api-client.js';
+import { WardenError } from '../errors/error-code.js';
+import type { PbConsistency } from '../api/convert.js';
+
+/** Options every client command takes. */
+export interface GlobalOptions extends ConnectOptions {
+  json?: boolean;
+  timeoutMs?: number;
+}
+
+/** Adds the connection and output options to a command. */
+export function clientOptions(cmd: Command): Command {
+  return cmd
+    .option('--endpoint <host:port>', 'server address (WARDEN_ENDPOINT, else the current context)')
+    .option('--token <key>', 'API key (WARDEN_TOKEN, else the current context)')
+    .option('--tls', 'use TLS')
+    .option('--insecure', 'plaintext, even if the context says TLS')
+    .option('--ca-cert <file>', 'trust this CA for TLS')
+    .option('--profile <name>', 'use this saved context instead of the current one (WARDEN_CONTEXT)')
+    .option('--json', 'print JSON, one object a line')
+    .option('--timeout-ms <ms>', 'deadline of each call', (v) => Number(v), 30_000);
+}
+
+/** Adds the consistency options of a read. */
+export function consistencyOptions(cmd: Command): Command {
+  return cmd
+    .option('--consistency <mode>', 'full | min-latency', 'min-latency')
+    .option('--at-least <zookie>', 'at least as fresh as this zookie')
+    .option('--at-exact <zookie>', 'exactly at this zookie');
+}
+
+/** The consistency message from the options. */
+export function consistencyOf(o: { consistency?: string; atLeast?: string; atExact?: string }): PbConsistency {
+  if (o.atLeast && o.atExact) throw new UsageError('--at-least and --at-exact go one at a time');
+  if (o.atLeast) return { requirement: 'at_least_as_fresh', at_least_as_fresh: { token: o.atLeast } };
+  if (o.atExact) return { requirement: 'at_exact_snapshot', at_exact_snapshot: { token: o.atExact } };
+  if (o.consistency === 'full') return { requirement: 'fully_consistent', fully_consistent: true } as PbConsistency;
+  if (o.consistency && o.consistency !== 'min-latency') throw new UsageError(`--consistency must be full or min-latency, not \`${o.consistency}\``);
+  return { requirement: 'minimize_latency', minimize_latency: true } as PbConsistency;
+}
+
+/** Runs `fn` with a client for the command's connection, closing it afterwards. */
+export async function withApi<T>(cmd: Command, fn: (api: ApiClient, g: GlobalOptions) => Promise<T>): Promise<T> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  const { endpoint, token, tls, insecure, caCert, profile } = g;
+  const api = new ApiClient(resolveConnection({ endpoint, token, tls, insecure, caCert, profile }), g.timeoutMs ?? 30_000);
+  try {
+    return await fn(api, g);
+  } finally {
+    api.close();
+  }
+}
+
+/** Prints a result: JSON with --json, else the readable text. */
+export function emit(g: GlobalOptions, json: unknown, text: string): void {
+  process.stdout.write(g.json ? `${JSON.stringify(json)}\n` : text.endsWith('\n') || !text ? text : `${text}\n`);
+}
+
+/** Parses local input, turning its errors into usage errors (exit 3). */
+export function local<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WardenError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export const parseTuple = (text: string, field = 'tuple') => local(() => parseRelationship(text, field));
+export const parseObjectArg = (text: string, field: string) => local(() => parseObject(text, field));
+export const parseSubjectArg = (text: string, field: string) => local(() => parseSubject(text, field));
+
+/** A context JSON option as a Struct message. */
+export function contextArg(text: string | undefined): unknown {
+  if (!text) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UsageError('--context must be a JSON object');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError('--context must be a JSON object');
+  return v;
+}
+
+/** Is this a gRPC error from the server or the connection? */
+export function isServiceError(e: unknown): e is ServiceError {
+  return typeof e === 'object' && e !== null && typeof (e as ServiceError).code === 'number' && 'details' in e;
+}
+
+/** One line for a gRPC error. */
+export function serviceErrorLine(e: ServiceError, endpoint?: string): string {
+  const name = status[e.code] ?? String(e.code);
+  if (e.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect/i.test(e.details)) {
+    return `cannot reach the server${endpoint ? ` at ${endpoint}` : ''}: ${e.details}`;
+  }
+  return `${name}: ${e.details}`;
+}
+
+type Style = Parameters<typeof styleText>[0];
+
+/** Colour for a terminal only: never when piped, or with NO_COLOR; always with FORCE_COLOR=1. */
+export function paint(style: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
+  const env = process.env;
+  const force = env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0';
+  const on = force || (!!stream.isTTY && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb');
+  return on ? styleText(style, text) : text;
+}
