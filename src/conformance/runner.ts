@@ -166,7 +166,10 @@ async function crossCheck(engine: Engine, snap: Snapshot, doc: ValidationDocumen
         }
         return typeof a === 'string' ? a : a.kind;
       };
-      for (const s of subjects.values()) {
+      // Every Check first, several at a time: on a real database each one waits on round trips.
+      const pairs = ids.flatMap((id) => [...subjects.values()].map((s) => [id, s] as const));
+      await inParallel(pairs, 16, ([id, s]) => answer(id, s));
+      await inParallel([...subjects.values()], 8, async (s) => {
         checks++;
         const what = `LookupResources ${def.name}#${m.name} for ${subjectKey(s)} vs Check`;
         try {
@@ -179,8 +182,8 @@ async function crossCheck(engine: Engine, snap: Snapshot, doc: ValidationDocumen
         } catch (e) {
           fail(what, errorText(e));
         }
-      }
-      for (const id of ids) {
+      });
+      await inParallel(ids, 8, async (id) => {
         let tree;
         try {
           tree = await engine.expand(snap, { resource: { type: def.name, id }, permission: m.name });
@@ -218,7 +221,7 @@ async function crossCheck(engine: Engine, snap: Snapshot, doc: ValidationDocumen
             fail(what, errorText(e));
           }
         }
-      }
+      });
     }
   }
   return checks;
@@ -232,4 +235,13 @@ function errorText(e: unknown): string {
   if (e instanceof WardenError) return `${e.code}: ${e.message}`;
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** Runs `fn` over the items with at most `limit` in flight. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

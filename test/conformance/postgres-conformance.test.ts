@@ -25,5 +25,7 @@ t.test('the shared conformance files pass on PostgreSQL', async (t) => {
 });
 
 t.test('our own cases pass on PostgreSQL', async (t) => {
-  reportFolder(t, await runFolder(fileURLToPath(new URL('./cases', import.meta.url)), { store }));
+  // fan-out.yaml's cross-check is some 40,000 Checks: it runs on the memory store (own-cases);
+  // here its assertions and expected subjects do.
+  reportFolder(t, await runFolder(fileURLToPath(new URL('./cases', import.meta.url)), { store, crossCheckExcept: ['fan-out.yaml'] }));
 });
