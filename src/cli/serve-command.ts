@@ -6,7 +6,8 @@ import { Engine } from '../engine/engine.js';
 import { WardenError } from '../errors/error-code.js';
 import { keyAuthenticate } from '../server/auth.js';
 import { insecureAuthenticate, startServer } from '../server/server.js';
-import { DEFAULT_GC_WINDOW_MS } from '../store/datastore.js';
+import { DEFAULT_GC_WINDOW_MS, DEFAULT_TENANT } from '../store/datastore.js';
+import { createKey, KEY_SCOPES } from '../store/access.js';
 import { openDatastore } from '../store/open-datastore.js';
 import { redact } from './migrate-command.js';
 
@@ -59,9 +60,10 @@ export function registerServe(program: Command): void {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
       const config = datastoreConfig(opts);
       const ds = await openDatastore(config.datastore, config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {});
+      const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
       try {
         // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
-        if (config.datastore.startsWith('pglite:') || config.datastore === 'memory') await ds.migrate();
+        if (embedded) await ds.migrate();
         await ds.assertMigrated();
       } catch (e) {
         await ds.close();
@@ -69,7 +71,19 @@ export function registerServe(program: Command): void {
       }
       if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
       else if (!(await ds.access.listKeys()).some((k) => !k.revokedAt)) {
-        log('warn', 'no API keys exist yet: create one with `warden keys create --tenant NAME` (every call is refused until then)');
+        if (embedded) {
+          // No other process can open an embedded store while it serves, so the first key is made here.
+          if (!(await ds.access.hasTenant(DEFAULT_TENANT))) await ds.access.createTenant(DEFAULT_TENANT);
+          const { info, token } = await createKey(ds.access, DEFAULT_TENANT, [...KEY_SCOPES], 'created by warden serve on first start');
+          log('warn', 'created the first API key, for the default tenant with every scope; it is shown only now: store it, then make narrower keys', {
+            key: token,
+            id: info.id,
+            tenant: info.tenant,
+            scopes: info.scopes,
+          });
+        } else {
+          log('warn', 'no API keys exist yet: create one with `warden keys create --tenant NAME` (every call is refused until then)');
+        }
       }
       const server = await startServer(
         {

@@ -34,16 +34,56 @@ t.test('warden serve: authentication on by default, graceful stop on SIGTERM', a
       }
     });
   });
-  t.match(err, /no API keys exist yet/);
   t.match(err, /"auth":"api-keys"/);
+  const key = /"msg":"created the first API key[^"]*","key":"(wdn_[^"]+)"/.exec(err)?.[1];
+  t.ok(key, 'an embedded store gets its first key, shown once in the log');
   const api = apiClient(address);
   await t.rejects(api.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:x') }), { code: status.UNAUTHENTICATED });
   api.close();
+  const keyed = apiClient(address, key!);
+  await t.rejects(keyed.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:x') }), { code: status.FAILED_PRECONDITION, details: /no schema/ }, 'the key is accepted');
+  keyed.close();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.equal(await exited, 0);
   t.match(err, /"msg":"shutting down","signal":"SIGTERM"/);
   t.match(err, /"msg":"stopped"/);
+});
+
+/** Starts `warden serve` with these arguments; resolves once it listens. */
+async function serve(args: string[]): Promise<{ address: string; log: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      err += String(d);
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`warden serve exited with ${code}: ${err}`)));
+  });
+  return { address, log: () => err, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
+t.test('the embedded store: one process at a time, the first key made once and kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-serve-'));
+  const first = await serve(['--datastore', `pglite:${dir}`]);
+  const key = /"key":"(wdn_[^"]+)"/.exec(first.log())?.[1];
+  t.ok(key);
+  const other = spawnSync(process.execPath, [bin, 'keys', 'create', '--datastore', `pglite:${dir}`], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(other.status, 4, 'a second process cannot open the directory');
+  t.match(other.stderr, /^warden: the embedded store .* is open in another process \(pid \d+, such as a running `warden serve`\)/);
+  t.equal(await first.stop(), 0);
+  const second = await serve(['--datastore', `pglite:${dir}`]);
+  t.notMatch(second.log(), /created the first API key/, 'no second key on a restart');
+  const api = apiClient(second.address, key!);
+  await t.rejects(api.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:x') }), { code: status.FAILED_PRECONDITION }, 'the first key still works');
+  api.close();
+  t.equal(await second.stop(), 0);
+  const after = spawnSync(process.execPath, [bin, 'keys', 'list', '--datastore', `pglite:${dir}`], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(after.status, 0, 'free again once the server stops');
+  t.match(after.stdout, /created by warden serve on first start/);
 });
 
 t.test('warden serve --insecure-no-auth says so loudly', async (t) => {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { WardenError } from '../../errors/error-code.js';
 import { revisionOf, DEFAULT_MAX_UPDATES } from '../store.js';
 import type { Datastore, GcResult } from '../datastore.js';
+import { lockDirectory } from './dir-lock.js';
 import { mapDriverError } from './driver-errors.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import { PostgresAccess } from './postgres-access.js';
@@ -31,6 +32,7 @@ export class PostgresDatastore implements Datastore {
   readonly #replica: Kysely<Database> | null;
   readonly #ctx: PostgresStoreContext;
   readonly access: PostgresAccess;
+  #release: (() => void) | null = null;
 
   private constructor(db: Kysely<Database>, replica: Kysely<Database> | null, options: PostgresDatastoreOptions, batchSize: number) {
     this.#db = db;
@@ -58,10 +60,23 @@ export class PostgresDatastore implements Datastore {
   static async pglite(dir: string, options: PostgresDatastoreOptions = {}): Promise<PostgresDatastore> {
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGliteDialect } = await import('./pglite-dialect.js');
-    if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
-    const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
-    await client.waitReady;
-    return new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
+    if (dir === 'memory://') {
+      const client = new PGlite();
+      await client.waitReady;
+      return new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
+    }
+    mkdirSync(dir, { recursive: true });
+    const release = lockDirectory(dir);
+    try {
+      const client = new PGlite(dir);
+      await client.waitReady;
+      const ds = new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
+      ds.#release = release;
+      return ds;
+    } catch (e) {
+      release();
+      throw e;
+    }
   }
 
   get id(): string {
@@ -158,7 +173,12 @@ export class PostgresDatastore implements Datastore {
   }
 
   async close(): Promise<void> {
-    await this.#db.destroy();
-    await this.#replica?.destroy();
+    try {
+      await this.#db.destroy();
+      await this.#replica?.destroy();
+    } finally {
+      this.#release?.();
+      this.#release = null;
+    }
   }
 }
