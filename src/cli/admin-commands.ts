@@ -1,23 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { compileSchema, formatRewrite, formatAllowed, formatSchema, SchemaError, type SchemaIR } from '../../schema-dsl/index.js';
-import { fromRelationship } from '../api/convert.js';
 import { parseValidationFile } from '../conformance/validation-file.js';
 import { UsageError } from './api-client.js';
-import { clientOptions, consistencyOf, consistencyOptions, emit, withApi } from './cli-support.js';
+import { clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, readFile, withApi } from './cli-support.js';
 import { loadProfiles, profilesPath, saveProfiles } from './profiles.js';
 
-function readFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-}
-
-/** Compiles a schema file, reporting errors as `file:line:column: message` usage errors. */
-function compileFile(file: string): SchemaIR {
-  const text = readFile(file);
+/** Compiles a schema file's text, reporting errors as `file:line:column: message` usage errors. */
+function compileFile(file: string, text = readFile(file)): SchemaIR {
   try {
     return compileSchema(text);
   } catch (e) {
@@ -74,7 +63,7 @@ export function registerAdmin(program: Command): void {
   const schema = program.command('schema').description('read, write, validate, format and compare schemas');
   clientOptions(schema.command('write').description('write a schema to the server').addHelpText('after', '\nExample:\n  $ warden schema write schema.zed').argument('<file>')).action(async (file: string, _o: unknown, cmd: Command) => {
     const text = readFile(file);
-    compileFile(file);
+    compileFile(file, text);
     await withApi(cmd, async (api, g) => {
       const r = await api.call('SchemaService', 'WriteSchema', { schema: text });
       emit(g, r, `schema written at ${r.written_at.token}`);
@@ -151,11 +140,7 @@ export function registerAdmin(program: Command): void {
     await withApi(cmd, async (api, g) => {
       const s = await api.call('SchemaService', 'WriteSchema', { schema: doc.schema });
       let r = { imported_at: s.written_at, count: '0' };
-      if (doc.relationships.length) {
-        r = await api.upload('RelationshipService', 'Import', (async function* () {
-          for (let i = 0; i < doc.relationships.length; i += 1000) yield { relationships: doc.relationships.slice(i, i + 1000).map(fromRelationship) };
-        })());
-      }
+      if (doc.relationships.length) r = await importRelationships(api, doc.relationships);
       emit(g, r, `imported the schema and ${r.count} relationships; zookie ${r.imported_at.token}`);
     });
   });

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { styleText } from 'node:util';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { parseObject, parseRelationship, parseSubject } from '../model/relationship-syntax.js';
 import { ApiClient, resolveConnection, UsageError, type ConnectOptions } from './api-client.js';
 import { WardenError } from '../errors/error-code.js';
-import type { PbConsistency } from '../api/convert.js';
+import { fromRelationship, type PbConsistency } from '../api/convert.js';
+import type { Relationship } from '../model/relationship.js';
 
 /** Options every client command takes. */
 export interface GlobalOptions extends ConnectOptions {
@@ -58,6 +60,26 @@ export async function withApi<T>(cmd: Command, fn: (api: ApiClient, g: GlobalOpt
 /** Prints a result: JSON with --json, else the readable text. */
 export function emit(g: GlobalOptions, json: unknown, text: string): void {
   process.stdout.write(g.json ? `${JSON.stringify(json)}\n` : text.endsWith('\n') || !text ? text : `${text}\n`);
+}
+
+/** Reads a file named on the command line; one that cannot be read is a usage error. */
+export function readFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Imports relationships in one Import call (one transaction), streamed in messages of 1,000. */
+export function importRelationships(api: ApiClient, rels: readonly Relationship[]): Promise<any> {
+  return api.upload(
+    'RelationshipService',
+    'Import',
+    (async function* () {
+      for (let i = 0; i < rels.length; i += 1000) yield { relationships: rels.slice(i, i + 1000).map(fromRelationship) };
+    })(),
+  );
 }
 
 /** Parses local input, turning its errors into usage errors (exit 3). */

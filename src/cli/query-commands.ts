@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { fromRelationship, fromSubject, jsonToStruct } from '../api/convert.js';
 import { ELLIPSIS } from '../model/relationship.js';
 import { UsageError, type ApiClient } from './api-client.js';
-import { clientOptions, consistencyOf, consistencyOptions, contextArg, emit, isServiceError, paint, parseObjectArg, parseSubjectArg, withApi, type GlobalOptions } from './cli-support.js';
+import { clientOptions, consistencyOf, consistencyOptions, contextArg, emit, isServiceError, paint, readFile, parseObjectArg, parseSubjectArg, withApi, type GlobalOptions } from './cli-support.js';
 
 const SHORT: Record<string, string> = {
   PERMISSIONSHIP_HAS_PERMISSION: 'HAS_PERMISSION',
@@ -210,7 +209,7 @@ function renderTree(n: any, indent: string): string {
 
 /** Non-empty, non-comment lines of a file, or of stdin when no file is named. */
 export async function readLines(file: string | undefined): Promise<string[]> {
-  const text = file ? readFileSync(file, 'utf8') : await readStdin();
+  const text = file ? readFile(file) : await readStdin();
   return text
     .split('\n')
     .map((l) => l.trim())

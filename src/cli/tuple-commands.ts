@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as yamlStringify } from 'yaml';
@@ -7,7 +7,7 @@ import { parseValidationFile } from '../conformance/validation-file.js';
 import { formatRelationship } from '../model/relationship-syntax.js';
 import type { Relationship } from '../model/relationship.js';
 import { UsageError } from './api-client.js';
-import { clientOptions, consistencyOf, consistencyOptions, emit, local, parseTuple, withApi } from './cli-support.js';
+import { clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, local, parseTuple, readFile, withApi } from './cli-support.js';
 import { readLines } from './query-commands.js';
 
 type Format = 'jsonl' | 'csv' | 'yaml';
@@ -71,7 +71,7 @@ function parseCsvLine(line: string): string[] {
 
 /** Reads relationships from a file in any of the formats. */
 export function readRelationships(file: string, format: Format): Relationship[] {
-  const text = readFileSync(file, 'utf8');
+  const text = readFile(file);
   if (format === 'yaml') {
     try {
       return parseValidationFile(text, file).flatMap((d) => d.relationships);
@@ -196,9 +196,7 @@ export function registerTuples(program: Command): void {
       for (let i = 0; i < rels.length; i += o.batchSize) {
         const batch = rels.slice(i, i + o.batchSize);
         try {
-          const r = await api.upload('RelationshipService', 'Import', (async function* () {
-            for (let j = 0; j < batch.length; j += 1000) yield { relationships: batch.slice(j, j + 1000).map(fromRelationship) };
-          })());
+          const r = await importRelationships(api, batch);
           zookie = r.imported_at.token;
         } catch (e) {
           if (tty) process.stderr.write('\n');
@@ -227,7 +225,7 @@ export function registerTuples(program: Command): void {
     const format = formatOf(file, o.format);
     if (format === 'yaml' && o.cursor) throw new UsageError('--cursor resumes JSONL and CSV exports; a YAML export is written whole');
     const out = file ? createWriteStream(file, { flags: o.cursor ? 'a' : 'w' }) : process.stdout;
-    const records: Record<string, unknown>[] = [];
+    const lines: string[] = [];
     let count = 0;
     let lastCursor = '';
     if (format === 'csv' && !o.cursor) out.write(`${CSV_COLUMNS.join(',')}\n`);
@@ -237,9 +235,12 @@ export function registerTuples(program: Command): void {
           for (const pb of m.relationships) {
             const r = local(() => toRelationship(pb as PbRelationship, 'relationship'));
             count++;
-            if (format === 'yaml') records.push({ r: formatRelationship(r) });
-            else if (format === 'jsonl') out.write(`${JSON.stringify(toRecord(r))}\n`);
-            else out.write(`${CSV_COLUMNS.map((c) => csvCell(toRecord(r)[c])).join(',')}\n`);
+            if (format === 'yaml') {
+              lines.push(formatRelationship(r));
+              continue;
+            }
+            const record = toRecord(r);
+            out.write(format === 'jsonl' ? `${JSON.stringify(record)}\n` : `${CSV_COLUMNS.map((c) => csvCell(record[c])).join(',')}\n`);
           }
           lastCursor = m.cursor;
         }, 0);
@@ -249,7 +250,7 @@ export function registerTuples(program: Command): void {
       }
       return g;
     });
-    if (format === 'yaml') out.write(yamlStringify({ relationships: records.map((x) => x['r']).join('\n') }));
+    if (format === 'yaml') out.write(yamlStringify({ relationships: lines.join('\n') }));
     if (file) await new Promise((r) => (out as ReturnType<typeof createWriteStream>).end(r));
     if (file && g.json) process.stdout.write(`${JSON.stringify({ exported: count, file, format })}\n`);
     else if (file) process.stderr.write(`exported ${count} relationships to ${file}\n`);

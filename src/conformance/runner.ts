@@ -167,9 +167,10 @@ async function crossCheck(engine: Engine, snap: Snapshot, doc: ValidationDocumen
         return typeof a === 'string' ? a : a.kind;
       };
       // Every Check first, several at a time: on a real database each one waits on round trips.
-      const pairs = ids.flatMap((id) => [...subjects.values()].map((s) => [id, s] as const));
+      const subjectList = [...subjects.values()];
+      const pairs = ids.flatMap((id) => subjectList.map((s) => [id, s] as const));
       await inParallel(pairs, 16, ([id, s]) => answer(id, s));
-      await inParallel([...subjects.values()], 8, async (s) => {
+      await inParallel(subjectList, 8, async (s) => {
         checks++;
         const what = `LookupResources ${def.name}#${m.name} for ${subjectKey(s)} vs Check`;
         try {

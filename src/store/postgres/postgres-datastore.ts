@@ -60,15 +60,11 @@ export class PostgresDatastore implements Datastore {
   static async pglite(dir: string, options: PostgresDatastoreOptions = {}): Promise<PostgresDatastore> {
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGliteDialect } = await import('./pglite-dialect.js');
-    if (dir === 'memory://') {
-      const client = new PGlite();
-      await client.waitReady;
-      return new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
-    }
-    mkdirSync(dir, { recursive: true });
-    const release = lockDirectory(dir);
+    const inMemory = dir === 'memory://';
+    if (!inMemory) mkdirSync(dir, { recursive: true });
+    const release = inMemory ? () => {} : lockDirectory(dir);
     try {
-      const client = new PGlite(dir);
+      const client = inMemory ? new PGlite() : new PGlite(dir);
       await client.waitReady;
       const ds = new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
       ds.#release = release;
