@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   const importCount = Number(process.argv[4] ?? 200_000);
   const ds = await openDatastore(spec);
   await ds.migrate();
-  const store = ds.store(`bench_${Date.now()}`);
+  const tenant = `bench_${Date.now()}`;
+  await ds.access.createTenant(tenant);
+  const store = ds.store(tenant);
   let n = 0;
   const rel = (): Relationship => parseRelationship(`doc:d${n}#viewer@user:u${n++ % 1000}`);
 

@@ -11,7 +11,13 @@ const FEATURES = new Set(['expiration']);
 
 /** Parses and compiles schema text; throws SchemaError listing every problem with line:column. */
 export function compileSchema(source: string): SchemaIR {
-  return compileAst(parseSchema(source));
+  try {
+    return compileAst(parseSchema(source));
+  } catch (e) {
+    // The parser's limits keep expressions shallow; this is the backstop for whatever else is deep.
+    if (e instanceof RangeError) throw new SchemaError([{ message: 'the schema is nested too deeply to compile: simplify its expressions', line: 1, column: 1 }]);
+    throw e;
+  }
 }
 
 /** Compiles a parsed schema to IR, validating names, references and the rules of the type system. */

@@ -2,7 +2,7 @@
 export type * from './ast.js';
 export type * from './ir.js';
 export { ELLIPSIS, caveatTypeText } from './ir.js';
-export { parseSchema, MAX_EXPRESSION_DEPTH } from './parser.js';
+export { parseSchema, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_OPERATORS } from './parser.js';
 export { compileSchema, compileAst } from './compiler.js';
 export { formatSchema, formatAllowed, formatRewrite } from './formatter.js';
 export { SchemaError, formatDiagnostic, type SchemaDiagnostic, type SourcePosition } from './position.js';

@@ -16,6 +16,12 @@ import { SchemaError, diagnosticAt, type SourcePosition } from './position.js';
 /** The deepest expression nesting the parser accepts, so hostile input cannot exhaust the stack. */
 export const MAX_EXPRESSION_DEPTH = 100;
 
+/**
+ * The most operators (`+`, `&`, `-`) one permission's expression may have. Every later pass
+ * walks the expression tree recursively, and a chain of 100,000 terms is as deep as it is long.
+ */
+export const MAX_EXPRESSION_OPERATORS = 1000;
+
 /** Parses schema text into an AST; throws SchemaError with line:column on the first syntax error. */
 export function parseSchema(source: string): SchemaAst {
   return new Parser(source).parseSchema();
@@ -24,6 +30,8 @@ export function parseSchema(source: string): SchemaAst {
 class Parser {
   readonly #lx: Lexer;
   #depth = 0;
+  #operators = 0;
+  #permissionName = '';
 
   constructor(source: string) {
     this.#lx = new Lexer(source);
@@ -157,6 +165,8 @@ class Parser {
     const kw = this.#lx.next();
     const name = this.#expectIdent('a permission name');
     this.#expectPunct('=');
+    this.#operators = 0;
+    this.#permissionName = name.text;
     const expr = this.#expr();
     return { kind: 'permission', name: name.text, pos: name.pos, comments: kw.comments, expr };
   }
@@ -177,6 +187,9 @@ class Parser {
     let left = this.#binary(level + 1);
     while (this.#isPunct(op.p)) {
       const t = this.#lx.next();
+      if (++this.#operators > MAX_EXPRESSION_OPERATORS) {
+        throw new SchemaError([diagnosticAt(t.pos, `permission \`${this.#permissionName}\` has more than ${MAX_EXPRESSION_OPERATORS} operators: split it into several permissions`)]);
+      }
       const right = this.#binary(level + 1);
       left = { kind: op.kind, left, right, pos: t.pos };
     }

@@ -16,7 +16,8 @@ export function buildProgram(): Command {
   const program = new Command('warden')
     .description('Warden: a Zanzibar-style relationship-based authorization engine')
     .version('0.1.0')
-    .showHelpAfterError()
+    // A usage mistake is one `warden:` line (the help is a --help away), like every other error.
+    .configureOutput({ outputError: (str, write) => write(`${paint('red', 'warden:', process.stderr)} ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
     .exitOverride();
   registerValidate(program);
   registerMigrate(program);

@@ -102,7 +102,7 @@ export function toRelationship(v: PbRelationship | null | undefined, field: stri
     resource: toObject(v.resource, `${field}.resource`),
     relation: toName(v.relation, `${field}.relation`),
     subject: toSubject(v.subject, `${field}.subject`, true),
-    caveat: caveat ? { name: caveat.caveat_name, context: caveat.context ? structToJson(caveat.context) : null } : null,
+    caveat: caveat ? { name: caveat.caveat_name, context: caveat.context ? storedStruct(caveat.context, `${field}.optional_caveat.context`) : null } : null,
     expiresAt: v.optional_expires_at ? toDate(v.optional_expires_at, `${field}.optional_expires_at`) : null,
   };
 }
@@ -165,6 +165,32 @@ export function toFilter(v: PbFilter | null | undefined, field: string): Relatio
     if (s.optional_relation) f.subjectRelation = s.optional_relation === ELLIPSIS ? ELLIPSIS : toName(s.optional_relation, `${sf}.optional_relation`);
   }
   return f;
+}
+
+/**
+ * Struct JSON that a datastore will store (metadata, a written relationship's caveat context):
+ * no NUL character and no unpaired surrogate in any key or string, which PostgreSQL's jsonb
+ * cannot hold. INVALID_ARGUMENT names the path of the first offender.
+ */
+export function storableJson(v: unknown, field: string): void {
+  const bad = /\u0000|\p{Cs}/u;
+  if (typeof v === 'string') {
+    if (bad.test(v)) throw invalidArgument(field, 'contains a NUL character or an unpaired surrogate, which cannot be stored');
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => storableJson(x, `${field}[${i}]`));
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (bad.test(k)) throw invalidArgument(`${field}.${k}`, 'is a key with a NUL character or an unpaired surrogate, which cannot be stored');
+      storableJson(x, `${field}.${k}`);
+    }
+  }
+}
+
+/** A Struct that will be stored, as JSON, checked with `storableJson`. */
+export function storedStruct(s: PbStruct, field: string): Record<string, unknown> {
+  const json = structToJson(s);
+  storableJson(json, field);
+  return json;
 }
 
 /** google.protobuf.Struct to plain JSON. */

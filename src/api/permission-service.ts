@@ -1,5 +1,7 @@
 import { status } from '@grpc/grpc-js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, FoundResource, FoundSubject } from '../engine/engine.js';
+import { FALSE, type Condition } from '../engine/condition.js';
+import type { ObjectRef, SubjectRef } from '../model/relationship.js';
 import { invalidArgument } from '../errors/error-code.js';
 import { toStatus } from '../errors/to-status.js';
 import type { Revision } from '../store/store.js';
@@ -20,7 +22,8 @@ import {
   type PbSubject,
 } from './convert.js';
 import { expandToMessage } from './expand-tree.js';
-import { decodeListCursor, encodeListCursor, listLimit } from './list-cursor.js';
+import { decodeListCursor, listLimit, requestDigest } from './list-cursor.js';
+import type { Listings, OpenListing } from './listings.js';
 
 /** The most items one BatchCheck may carry. */
 export const MAX_BATCH_ITEMS = 10_000;
@@ -35,7 +38,12 @@ interface CheckItem {
 const context = (s: PbStruct | null | undefined): Record<string, unknown> => (s ? structToJson(s) : {});
 
 /** PermissionService: one function per RPC, each validating, picking the revision, asking the engine. */
-export function permissionService(engine: Engine) {
+export function permissionService(engine: Engine, listings: Listings) {
+  const checkedContext = (s: PbStruct | null | undefined, field: string): Record<string, unknown> => {
+    const c = context(s);
+    engine.validateContext(c, field);
+    return c;
+  };
   return {
     async Check(
       req: CheckItem & { consistency: PbConsistency | null; contextual_relationships: PbRelationship[] },
@@ -64,33 +72,47 @@ export function permissionService(engine: Engine) {
             resource: toObject(item.resource, `items[${i}].resource`),
             permission: toName(item.permission, `items[${i}].permission`),
             subject: toSubject(item.subject, `items[${i}].subject`),
-            context: context(item.context),
+            context: checkedContext(item.context, `items[${i}].context`),
           };
         } catch (e) {
           return itemError(e);
         }
       });
       const snap = await tenant.snapshot(toConsistency(req.consistency));
-      // Identical items are computed once.
-      const answers = new Map<string, Promise<unknown>>();
-      const results = await Promise.all(
-        parsed.map((item) => {
-          if ('error' in item) return item;
-          const key = JSON.stringify(item);
-          let answer = answers.get(key);
-          if (!answer) {
-            answer = engine.check(snap, { ...item, signal }).then(
-              (r) => ({ item: { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision) } }),
-              (e: unknown) => {
-                if (signal.aborted) throw e;
-                return itemError(e);
-              },
-            );
-            answers.set(key, answer);
-          }
-          return answer;
-        }),
-      );
+      // Items asking the same permission of the same subject on resources of one type are one
+      // batched dispatch (shared subproblems computed once); each is then decided with its own context.
+      const groupOf = (item: { resource: ObjectRef; permission: string; subject: SubjectRef }): string => JSON.stringify([item.resource.type, item.permission, item.subject]);
+      const groups = new Map<string, { resourceType: string; permission: string; subject: SubjectRef; ids: Set<string> }>();
+      for (const item of parsed) {
+        if ('error' in item) continue;
+        const key = groupOf(item);
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { resourceType: item.resource.type, permission: item.permission, subject: item.subject, ids: new Set() }));
+        g.ids.add(item.resource.id);
+      }
+      const answers = new Map<string, Promise<ReadonlyMap<string, Condition> | { error: unknown }>>();
+      for (const [key, { ids, ...g }] of groups) {
+        // Never rejected (an unawaited rejection would be unhandled): a failure is the group's items' error.
+        answers.set(key, engine.checkMany(snap, { ...g, resourceIds: [...ids], signal }).catch((e: unknown) => ({ error: e })));
+      }
+      const zookie = tenant.zookie(snap.revision);
+      const results = [];
+      for (const item of parsed) {
+        if ('error' in item) {
+          results.push(item);
+          continue;
+        }
+        const answer = await answers.get(groupOf(item))!;
+        try {
+          if ('error' in answer) throw answer.error;
+          const decision = engine.decide(snap, answer.get(item.resource.id) ?? FALSE, item.context);
+          results.push({ item: { checked_at: zookie, ...fromDecision(decision) } });
+        } catch (e) {
+          results.push(itemError(e));
+        }
+      }
+      // A cancelled or timed-out call fails whole, not item by item.
+      if (signal.aborted) throw signal.reason;
       return { checked_at: tenant.zookie(snap.revision), results };
     },
 
@@ -124,9 +146,23 @@ export function permissionService(engine: Engine) {
       const permission = toName(req.permission, 'permission');
       const subject = toSubject(req.subject, 'subject');
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
-      const listing = await resume(tenant, req.consistency, req.cursor, req.limit);
-      const found = await engine.lookupResources(listing.snap, { resourceType, permission, subject, context: context(req.context), contextualRelationships, signal });
-      await listing.stream(found, send, (r, cursor) => ({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }));
+      const question = { resourceType, permission, subject, context: context(req.context), contextualRelationships };
+      const listing = await resume(tenant, req.consistency, req.cursor, req.limit, question);
+      // Results stream as each batch of candidates is verified; the position [batch offset, n]
+      // lets any server resume after the n-th result of that batch.
+      const open: OpenListing<FoundResource> = (after, walkSignal) =>
+        (async function* () {
+          const [skip = 0, done = 0] = after ?? [];
+          for await (const b of engine.streamResources(listing.snap, { ...question, signal: walkSignal }, skip)) {
+            for (const [i, r] of b.found.entries()) {
+              if (after && b.offset === skip && i < done) continue;
+              yield { item: r, position: [b.offset, i + 1] };
+            }
+          }
+        })();
+      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (r, cursor) =>
+        send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }),
+      );
     },
 
     async ListSubjects(
@@ -149,28 +185,23 @@ export function permissionService(engine: Engine) {
       const subjectType = toTypeName(req.subject_type, 'subject_type');
       const subjectRelation = req.optional_subject_relation ? toName(req.optional_subject_relation, 'optional_subject_relation') : undefined;
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
-      const listing = await resume(tenant, req.consistency, req.cursor, req.limit);
-      const found = await engine.lookupSubjects(listing.snap, {
-        resource,
-        permission,
-        subjectType,
-        ...(subjectRelation ? { subjectRelation } : {}),
-        context: context(req.context),
-        contextualRelationships,
-        signal,
-      });
-      // The wildcard sorts first (`*` is before every id character).
-      const all = [
-        ...(found.wildcard ? [{ id: '*', decision: found.wildcard.decision, excluded: found.wildcard.excluded }] : []),
-        ...found.subjects.map((s) => ({ ...s, excluded: [] as readonly string[] })),
-      ];
-      await listing.stream(all, send, (s, cursor) => ({
-        looked_up_at: listing.zookie,
-        subject_id: s.id,
-        ...fromDecision(s.decision),
-        excluded_subject_ids: s.excluded,
-        cursor,
-      }));
+      const question = { resource, permission, subjectType, ...(subjectRelation ? { subjectRelation } : {}), context: context(req.context), contextualRelationships };
+      const listing = await resume(tenant, req.consistency, req.cursor, req.limit, question);
+      // The subject set is computed whole (its operators need all of it), then paged; the parked
+      // listing keeps it between pages, and the position (results returned) resumes it anywhere.
+      const open: OpenListing<FoundSubject & { excluded: readonly string[] }> = (after, walkSignal) =>
+        (async function* () {
+          const found = await engine.lookupSubjects(listing.snap, { ...question, signal: walkSignal });
+          // The wildcard sorts first (`*` is before every id character).
+          const all = [
+            ...(found.wildcard ? [{ id: '*', decision: found.wildcard.decision, excluded: found.wildcard.excluded }] : []),
+            ...found.subjects.map((x) => ({ ...x, excluded: [] as readonly string[] })),
+          ];
+          for (let i = after?.[0] ?? 0; i < all.length; i++) yield { item: all[i]!, position: [i + 1] };
+        })();
+      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (x, cursor) =>
+        send({ looked_up_at: listing.zookie, subject_id: x.id, ...fromDecision(x.decision), excluded_subject_ids: x.excluded, cursor }),
+      );
     },
 
     async ListPermissions(
@@ -193,31 +224,19 @@ export function permissionService(engine: Engine) {
 }
 
 /**
- * Where a listing starts: a cursor's revision and position, or the consistency's revision from
- * the top; and how it streams one page of results sorted by id, the last one carrying the cursor
- * to continue when more remain.
+ * Where a listing starts: a cursor's revision and position (checked to be of this tenant's
+ * request), or the consistency's revision from the top.
  */
-async function resume(tenant: CallContext['tenant'], consistency: PbConsistency | null, cursor: string, requested: number) {
+async function resume(tenant: CallContext['tenant'], consistency: PbConsistency | null, token: string, requested: number, question: unknown) {
   const limit = listLimit(requested);
+  const cursor = token ? decodeListCursor(token) : null;
   let revision: Revision;
-  let after: string | null = null;
   if (cursor) {
-    ({ revision, after } = decodeListCursor(cursor));
+    revision = cursor.revision;
     await tenant.store.checkRevision(revision);
   } else {
     revision = await tenant.pick(toConsistency(consistency));
   }
   const snap = { revision, schema: await tenant.schemaAt(revision), reader: tenant.store.snapshot(revision) };
-  return {
-    snap,
-    zookie: tenant.zookie(revision),
-    async stream<T extends { id: string }>(items: readonly T[], send: (res: unknown) => Promise<void>, message: (item: T, cursor: string) => unknown): Promise<void> {
-      const rest = after === null ? items : items.filter((x) => x.id > after!);
-      const page = rest.slice(0, limit);
-      for (const [i, x] of page.entries()) {
-        const more = i === page.length - 1 && rest.length > page.length;
-        await send(message(x, more ? encodeListCursor(revision, x.id) : ''));
-      }
-    },
-  };
+  return { snap, limit, cursor, zookie: tenant.zookie(revision), scope: { tenant: tenant.name, revision, request: requestDigest(question) } };
 }

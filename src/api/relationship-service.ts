@@ -1,10 +1,10 @@
-import type { Precondition as StorePrecondition, RelationshipUpdate, Revision } from '../store/store.js';
-import { invalidArgument } from '../errors/error-code.js';
+import type { Precondition as StorePrecondition, RelationshipUpdate, Revision, StoredSchema } from '../store/store.js';
+import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import { cursorRevision } from '../store/store-support.js';
 import type { CallContext } from '../server/call.js';
 import {
   fromRelationship,
-  structToJson,
+  storedStruct,
   toConsistency,
   toFilter,
   toRelationship,
@@ -30,21 +30,25 @@ export function relationshipService() {
       { tenant }: CallContext,
     ) {
       if (!req.updates.length) throw invalidArgument('updates', 'at least one update is required');
-      const head = await tenant.store.headRevision();
-      const schema = await tenant.schemaAt(head);
       const updates: RelationshipUpdate[] = req.updates.map((u, i) => {
         const operation = OPERATIONS[u.operation as keyof typeof OPERATIONS];
         if (!operation) throw invalidArgument(`updates[${i}].operation`, 'must be CREATE, TOUCH or DELETE');
-        const relationship = toRelationship(u.relationship, `updates[${i}].relationship`);
-        if (operation !== 'delete') schema.validateRelationship(relationship, `updates[${i}].relationship`);
-        return { operation, relationship };
+        return { operation, relationship: toRelationship(u.relationship, `updates[${i}].relationship`) };
       });
       const preconditions: StorePrecondition[] = req.preconditions.map((p, i) => {
         const operation = PRECONDITIONS[p.operation as keyof typeof PRECONDITIONS];
         if (!operation) throw invalidArgument(`preconditions[${i}].operation`, 'must be MUST_MATCH or MUST_NOT_MATCH');
         return { operation, filter: toFilter(p.filter, `preconditions[${i}].filter`) };
       });
-      const revision = await tenant.store.write(updates, { preconditions, ...(req.metadata ? { metadata: structToJson(req.metadata) } : {}) });
+      // Meaning is checked against the schema in force when the write commits, inside the store's
+      // serialization: a schema change cannot slip in between the check and the write.
+      const guard = (stored: StoredSchema | null): void => {
+        const schema = tenant.compiled(stored);
+        updates.forEach((u, i) => {
+          if (u.operation !== 'delete') schema.validateRelationship(u.relationship, `updates[${i}].relationship`);
+        });
+      };
+      const revision = await tenant.store.write(updates, { preconditions, guard, ...(req.metadata ? { metadata: storedStruct(req.metadata, 'metadata') } : {}) });
       return { written_at: tenant.zookie(revision) };
     },
 
@@ -54,7 +58,7 @@ export function relationshipService() {
       const r = await tenant.store.deleteByFilter(filter, {
         ...(req.limit ? { limit: req.limit } : {}),
         allowPartial: req.allow_partial,
-        ...(req.metadata ? { metadata: structToJson(req.metadata) } : {}),
+        ...(req.metadata ? { metadata: storedStruct(req.metadata, 'metadata') } : {}),
       });
       return { deleted_at: tenant.zookie(r.revision), deleted_count: String(r.deleted), more_remain: r.more };
     },
@@ -90,7 +94,7 @@ export function relationshipService() {
     },
 
     async Import(requests: AsyncIterable<{ relationships: PbRelationship[] }>, { tenant, signal }: CallContext) {
-      const schema = await tenant.schemaAt(await tenant.store.headRevision());
+      const { schema, revision: schemaRevision } = await tenant.schemaVersionAt(await tenant.store.headRevision());
       let n = 0;
       // Each relationship is checked as it arrives; the first bad one fails the whole import, which commits nothing.
       async function* relationships() {
@@ -104,8 +108,18 @@ export function relationshipService() {
             yield rel;
           }
         }
+        // The stream ended: only now may the import commit, and only if the call still stands.
+        if (signal.aborted) throw signal.reason;
       }
-      const { revision, count } = await tenant.store.importRelationships(relationships(), { metadata: { import: true } });
+      // Each relationship was checked against the schema as the import began; it must still be the one in force at commit.
+      const guard = (stored: StoredSchema | null): void => {
+        // The last moment to refuse: a client that went away while its stream was staged gets nothing committed.
+        if (signal.aborted) throw signal.reason;
+        if (stored?.revision !== schemaRevision) {
+          throw failedPrecondition('the schema changed while the import was streaming; nothing was imported: run the import again', 'schema');
+        }
+      };
+      const { revision, count } = await tenant.store.importRelationships(relationships(), { metadata: { import: true }, guard });
       return { imported_at: tenant.zookie(revision), count: String(count) };
     },
 

@@ -1,22 +1,22 @@
 import { ELLIPSIS, type AllowedSubjectIR, type SchemaIR } from '../../schema-dsl/index.js';
 import { WILDCARD_ID, type Relationship } from '../model/relationship.js';
-import type { RelationshipFilter, Revision, Store } from '../store/store.js';
+import type { LivePages, RelationshipFilter } from '../store/store.js';
 
 /** How many stored relationships an orphan check counts before it says "at least". */
 const COUNT_CAP = 10_000;
 
 /**
- * What a new schema would orphan: stored relationships whose type, relation or allowed subject
+ * What a new schema would orphan: live relationships whose type, relation or allowed subject
  * type (with its caveat and expiration) the new schema no longer has. Each problem says what and
  * how many relationships (counted up to 10,000).
  */
-export async function orphanedBy(before: SchemaIR, after: SchemaIR, store: Store, revision: Revision): Promise<string[]> {
+export async function orphanedBy(before: SchemaIR, after: SchemaIR, live: LivePages): Promise<string[]> {
   const problems: string[] = [];
   const count = async (filter: RelationshipFilter, keep: (r: Relationship) => boolean = () => true): Promise<number> => {
     let n = 0;
     let cursor: string | null = null;
     do {
-      const page = await store.readPage(revision, filter, { limit: 1000, cursor });
+      const page = await live(filter, { limit: 1000, cursor });
       n += page.relationships.filter(keep).length;
       cursor = page.cursor;
     } while (cursor && n < COUNT_CAP);

@@ -18,13 +18,15 @@ export function schemaService() {
     async WriteSchema(req: { schema: string }, { tenant }: CallContext) {
       checkSize(req.schema);
       const next = compileSchema(req.schema);
-      const head = await tenant.store.headRevision();
-      const current = await tenant.store.readSchema(head);
-      if (current) {
-        const problems = await orphanedBy(compileSchema(current.text), next, tenant.store, head);
-        if (problems.length) throw failedPrecondition(`the new schema would orphan stored relationships: ${problems.join('; ')}; delete them first`, 'schema');
-      }
-      const revision = await tenant.store.writeSchema(formatSchema(next));
+      // The orphan check runs inside the store's write serialization, against the live
+      // relationships, so no write the new schema would disallow can commit meanwhile.
+      const revision = await tenant.store.writeSchema(formatSchema(next), {
+        guard: async (current, live) => {
+          if (!current) return;
+          const problems = await orphanedBy(tenant.compiled(current).ir, next, live);
+          if (problems.length) throw failedPrecondition(`the new schema would orphan stored relationships: ${problems.join('; ')}; delete them first`, 'schema');
+        },
+      });
       return { written_at: tenant.zookie(revision) };
     },
 

@@ -1,11 +1,15 @@
 import { compileSchema } from '../../schema-dsl/index.js';
 import { RevisionPicker, type Consistency } from '../consistency/consistency.js';
-import { encodeZookie } from '../consistency/zookie.js';
+import { decodeZookie, encodeZookie } from '../consistency/zookie.js';
 import type { Snapshot } from '../engine/engine.js';
 import { failedPrecondition } from '../errors/error-code.js';
 import { TypeSystem } from '../schema/type-system.js';
 import type { Datastore } from '../store/datastore.js';
-import type { Revision, Store } from '../store/store.js';
+import type { Revision, Store, StoredSchema } from '../store/store.js';
+
+function noSchema() {
+  return failedPrecondition('no schema has been written for this tenant yet: write one with WriteSchema');
+}
 
 /** Compiled schemas kept per tenant, by the revision they were written at. */
 const SCHEMA_CACHE = 8;
@@ -20,10 +24,18 @@ export class TenantState {
   readonly #picker: RevisionPicker;
   readonly #schemas = new Map<string, TypeSystem>();
 
+  readonly #tenant: string;
+
+  /** The tenant's name. */
+  get name(): string {
+    return this.#tenant;
+  }
+
   constructor(datastore: Datastore, tenant: string, options: { quantizationMs?: number }) {
     this.store = datastore.store(tenant);
     this.#datastoreId = datastore.id;
-    this.#picker = new RevisionPicker(this.store, datastore.id, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
+    this.#tenant = tenant;
+    this.#picker = new RevisionPicker(this.store, datastore.id, { tenant, ...(options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {}) });
   }
 
   /** The revision a read with this consistency is answered at. */
@@ -33,17 +45,33 @@ export class TenantState {
 
   /** The zookie of a revision. */
   zookie(revision: Revision): { token: string } {
-    return { token: encodeZookie(this.#datastoreId, revision) };
+    return { token: encodeZookie(this.#datastoreId, this.#tenant, revision) };
+  }
+
+  /** The revision a zookie of this tenant stands for; INVALID_ARGUMENT for any other's. */
+  zookieRevision(token: string, field: string): Revision {
+    return decodeZookie(token, this.#datastoreId, this.#tenant, field);
   }
 
   /** The compiled schema at a revision; FAILED_PRECONDITION when none has been written. */
   async schemaAt(revision: Revision): Promise<TypeSystem> {
+    return (await this.schemaVersionAt(revision)).schema;
+  }
+
+  /** The compiled schema at a revision and the revision that schema was written at. */
+  async schemaVersionAt(revision: Revision): Promise<{ schema: TypeSystem; revision: Revision }> {
     const found = await this.store.readSchema(revision);
-    if (!found) throw failedPrecondition('no schema has been written for this tenant yet: write one with WriteSchema');
-    let ts = this.#schemas.get(found.revision);
+    if (!found) throw noSchema();
+    return { schema: this.compiled(found), revision: found.revision };
+  }
+
+  /** A stored schema version, compiled (once per version); FAILED_PRECONDITION for none. */
+  compiled(stored: StoredSchema | null): TypeSystem {
+    if (!stored) throw noSchema();
+    let ts = this.#schemas.get(stored.revision);
     if (!ts) {
-      ts = new TypeSystem(compileSchema(found.text));
-      this.#schemas.set(found.revision, ts);
+      ts = new TypeSystem(compileSchema(stored.text));
+      this.#schemas.set(stored.revision, ts);
       if (this.#schemas.size > SCHEMA_CACHE) this.#schemas.delete(this.#schemas.keys().next().value!);
     }
     return ts;
@@ -71,5 +99,10 @@ export class Tenants {
     let s = this.#states.get(tenant);
     if (!s) this.#states.set(tenant, (s = new TenantState(this.#datastore, tenant, this.#options)));
     return s;
+  }
+
+  /** Drops a deleted tenant's state: a tenant made again under its name starts afresh. */
+  forget(tenant: string): void {
+    this.#states.delete(tenant);
   }
 }

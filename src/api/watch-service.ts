@@ -1,5 +1,4 @@
 import { DEFINITION_NAME } from '../../schema-dsl/index.js';
-import { decodeZookie } from '../consistency/zookie.js';
 import { invalidArgument } from '../errors/error-code.js';
 import type { CallContext } from '../server/call.js';
 import { compareRevisions, type Revision } from '../store/store.js';
@@ -9,7 +8,7 @@ import { fromRelationship, jsonToStruct } from './convert.js';
 const POLL_MS = 100;
 
 /** WatchService: streams committed changes after a zookie (or from now), with heartbeats. */
-export function watchService(datastoreId: () => string) {
+export function watchService() {
   return {
     async Watch(
       req: { optional_resource_types: string[]; optional_start: { token: string } | null; heartbeat_ms: number },
@@ -22,7 +21,7 @@ export function watchService(datastoreId: () => string) {
       const types = new Set(req.optional_resource_types);
       const heartbeatMs = req.heartbeat_ms ? Math.max(100, req.heartbeat_ms) : 5000;
       let after: Revision = req.optional_start?.token
-        ? decodeZookie(req.optional_start.token, datastoreId(), 'optional_start')
+        ? tenant.zookieRevision(req.optional_start.token, 'optional_start')
         : await tenant.store.headRevision();
       await tenant.store.checkRevision(after);
       let lastSent = Date.now();
@@ -56,12 +55,16 @@ export function watchService(datastoreId: () => string) {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less if the signal aborts; leaves no listener behind either way. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }

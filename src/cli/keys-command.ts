@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from './api-client.js';
 import { datastoreConfig } from '../config/datastore-config.js';
@@ -5,8 +7,17 @@ import { createKey, KEY_SCOPES } from '../store/access.js';
 import type { Datastore } from '../store/datastore.js';
 import { openDatastore } from '../store/open-datastore.js';
 
-async function withDatastore<T>(spec: string | undefined, fn: (ds: Datastore) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on the datastore. Only `create` may make a new embedded store (bootstrapping):
+ * listing or revoking keys where there is no store names the missing store instead of silently
+ * creating an empty one.
+ */
+async function withDatastore<T>(spec: string | undefined, fn: (ds: Datastore) => Promise<T>, options: { mayCreate?: boolean } = {}): Promise<T> {
   const config = datastoreConfig({ ...(spec ? { datastore: spec } : {}) });
+  const dir = config.datastore.startsWith('pglite:') ? config.datastore.slice('pglite:'.length) : null;
+  if (dir && dir !== 'memory://' && !options.mayCreate && !existsSync(join(dir, 'PG_VERSION'))) {
+    throw new UsageError(`there is no embedded store at ${dir}: name the store with --datastore (or WARDEN_DATASTORE), e.g. --datastore pglite:./warden-data`);
+  }
   const ds = await openDatastore(config.datastore);
   try {
     if (config.datastore.startsWith('pglite:')) await ds.migrate();
@@ -37,7 +48,7 @@ export function registerKeys(program: Command): void {
         const { info, token } = await createKey(ds.access, opts.tenant, opts.scope.split(',').map((s) => s.trim()).filter(Boolean), opts.description);
         if (opts.json) process.stdout.write(`${JSON.stringify({ id: info.id, tenant: info.tenant, scopes: info.scopes, key: token })}\n`);
         else process.stdout.write(`key ${info.id} for tenant ${info.tenant} (${info.scopes.join(', ')}):\n${token}\nStore it now: it is not shown again.\n`);
-      });
+      }, { mayCreate: true });
     });
   keys
     .command('list')

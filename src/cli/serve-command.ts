@@ -9,6 +9,7 @@ import { insecureAuthenticate, startServer } from '../server/server.js';
 import { DEFAULT_GC_WINDOW_MS, DEFAULT_TENANT } from '../store/datastore.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import { openDatastore } from '../store/open-datastore.js';
+import { DEFAULT_LOCK_LIMITS } from '../store/postgres/write-lock.js';
 import { redact } from './migrate-command.js';
 
 interface ServeOptions {
@@ -24,6 +25,8 @@ interface ServeOptions {
   graceMs: number;
   gcWindowMs: number;
   gcIntervalMs: number;
+  maxLockMs: number;
+  lockWaitMs: number;
 }
 
 const int = (flag: string) => (v: string): number => {
@@ -53,13 +56,18 @@ export function registerServe(program: Command): void {
     .option('--max-depth <n>', 'maximum dispatch depth', int('--max-depth'), 50)
     .option('--max-message-bytes <n>', 'largest gRPC message', int('--max-message-bytes'), 4 * 1024 * 1024)
     .option('--grace-ms <ms>', 'how long in-flight calls may finish on shutdown', int('--grace-ms'), 10_000)
+    .option('--max-lock-ms <ms>', 'longest one write may hold the writer lock (raise it for very large imports)', int('--max-lock-ms'), DEFAULT_LOCK_LIMITS.maxLockMs)
+    .option('--lock-wait-ms <ms>', 'longest a write waits for the writer lock', int('--lock-wait-ms'), DEFAULT_LOCK_LIMITS.lockWaitMs)
     .option('--gc-window-ms <ms>', 'keep history this long', int('--gc-window-ms'), DEFAULT_GC_WINDOW_MS)
     .option('--gc-interval-ms <ms>', 'run garbage collection this often (0: never)', int('--gc-interval-ms'), 60 * 60 * 1000)
     .addHelpText('after', '\nLogs go to stderr as JSON, one object a line (no --json needed).\n\nExamples:\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
     .action(async (opts: ServeOptions) => {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
       const config = datastoreConfig(opts);
-      const ds = await openDatastore(config.datastore, config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {});
+      const ds = await openDatastore(config.datastore, {
+        ...(config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {}),
+        locks: { maxLockMs: opts.maxLockMs, lockWaitMs: opts.lockWaitMs },
+      });
       const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
       try {
         // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.

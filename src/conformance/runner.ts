@@ -31,7 +31,7 @@ export interface RunOptions {
   readonly crossCheck?: boolean;
   readonly engine?: Engine;
   /** The store to load into; a fresh MemoryStore by default. */
-  readonly store?: () => Store;
+  readonly store?: () => Store | Promise<Store>;
 }
 
 /** A subject with no relationship of its own, so that only wildcards can grant it anything. */
@@ -40,7 +40,7 @@ const NOBODY = 'conformance_nobody';
 /** Loads a document into a fresh store and checks every assertion and expectation in it. */
 export async function runDocument(doc: ValidationDocument, options: RunOptions = {}): Promise<DocumentReport> {
   const engine = options.engine ?? new Engine();
-  const store = options.store?.() ?? new MemoryStore();
+  const store = (await options.store?.()) ?? new MemoryStore();
   const failures: Failure[] = [];
   let checks = 0;
   const fail = (what: string, got: string): void => void failures.push({ what, got });

@@ -22,13 +22,15 @@ export const DEFAULT_QUANTIZATION_MS = 5000;
 export class RevisionPicker {
   readonly #store: Store;
   readonly #datastoreId: string;
+  readonly #tenant: string;
   readonly #quantumMs: number;
   readonly #now: () => number;
   #cached: { window: number; revision: Revision } | null = null;
 
-  constructor(store: Store, datastoreId: string, options: { quantizationMs?: number; now?: () => number } = {}) {
+  constructor(store: Store, datastoreId: string, options: { tenant?: string; quantizationMs?: number; now?: () => number } = {}) {
     this.#store = store;
     this.#datastoreId = datastoreId;
+    this.#tenant = options.tenant ?? 'default';
     this.#quantumMs = options.quantizationMs ?? DEFAULT_QUANTIZATION_MS;
     this.#now = options.now ?? Date.now;
   }
@@ -41,14 +43,14 @@ export class RevisionPicker {
       case 'minimize_latency':
         return this.#quantized();
       case 'at_least_as_fresh': {
-        const wanted = decodeZookie(c.zookie, this.#datastoreId);
+        const wanted = decodeZookie(c.zookie, this.#datastoreId, this.#tenant);
         const q = await this.#quantized();
         if (compareRevisions(q, wanted) >= 0) return q;
         await this.#store.checkRevision(wanted);
         return wanted;
       }
       case 'at_exact_snapshot': {
-        const wanted = decodeZookie(c.zookie, this.#datastoreId);
+        const wanted = decodeZookie(c.zookie, this.#datastoreId, this.#tenant);
         await this.#store.checkRevision(wanted);
         return wanted;
       }

@@ -1,4 +1,4 @@
-import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
+import { WardenError, failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import { ELLIPSIS, WILDCARD_ID, relationshipKey, type ObjectRef, type Relationship, type SubjectRef } from '../model/relationship.js';
 import type { TypeSystem } from '../schema/type-system.js';
 import type { SnapshotReader } from '../store/store.js';
@@ -86,14 +86,7 @@ export class Engine {
    * plus its contextual relationships.
    */
   #prepare(snap: Snapshot, extras: RequestExtras): Snapshot {
-    if (extras.context !== undefined) {
-      const ctx = extras.context as unknown;
-      if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) throw invalidArgument('context', 'must be an object');
-      const bytes = Buffer.byteLength(JSON.stringify(ctx));
-      if (bytes > this.limits.maxContextBytes) {
-        throw invalidArgument('context', `is ${bytes} bytes, more than the limit of ${this.limits.maxContextBytes}`);
-      }
-    }
+    if (extras.context !== undefined) this.validateContext(extras.context);
     if (extras.signal) snap = { schema: snap.schema, reader: new CancellableReader(snap.reader, extras.signal) };
     const extra = extras.contextualRelationships ?? [];
     if (!extra.length) return snap;
@@ -143,6 +136,39 @@ export class Engine {
     return { condition, decision: decide(condition, this.#caveats(snap.schema), req.context ?? {}) };
   }
 
+  /**
+   * The conditions (context-free) under which `subject` has `permission` on each of many
+   * resources of one type, computed as one batched dispatch with one memo, so subproblems the
+   * resources share are computed once. Decide each with `decide` and its own context.
+   */
+  async checkMany(
+    snap: Snapshot,
+    req: { resourceType: string; resourceIds: readonly string[]; permission: string; subject: SubjectRef } & Omit<RequestExtras, 'context'>,
+  ): Promise<ReadonlyMap<string, Condition>> {
+    req.resourceIds.forEach((id) => validateObject(snap.schema, { type: req.resourceType, id }, 'resource'));
+    validatePermission(snap.schema, req.resourceType, req.permission, 'permission');
+    validateSubject(snap.schema, req.subject, 'subject');
+    snap = this.#prepare(snap, req);
+    const a = await this.#scope(snap).dispatcher.check({
+      resourceType: req.resourceType,
+      resourceIds: [...new Set(req.resourceIds)],
+      relation: req.permission,
+      subject: req.subject,
+      revision: snap.reader.revision,
+      depthLeft: this.limits.maxDepth,
+      inProgress: InProgress.ROOT,
+    });
+    return a.results;
+  }
+
+  /** Checks a request's caveat context: an object, within the size limit. */
+  validateContext(context: RequestContext, field = 'context'): void {
+    const ctx = context as unknown;
+    if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) throw invalidArgument(field, 'must be an object');
+    const bytes = Buffer.byteLength(JSON.stringify(ctx));
+    if (bytes > this.limits.maxContextBytes) throw invalidArgument(field, `is ${bytes} bytes, more than the limit of ${this.limits.maxContextBytes}`);
+  }
+
   /** Decides a condition (from Expand, say) against a request's caveat context. */
   decide(snap: Snapshot, condition: Condition, context: RequestContext = {}): Decision {
     return decide(condition, this.#caveats(snap.schema), context);
@@ -169,23 +195,44 @@ export class Engine {
     snap: Snapshot,
     req: { resourceType: string; permission: string; subject: SubjectRef } & RequestExtras,
   ): Promise<FoundResource[]> {
+    const out: FoundResource[] = [];
+    for await (const batch of this.streamResources(snap, req)) out.push(...batch.found);
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * The resources of `resourceType` on which `subject` has `permission`, in batches as they are
+   * found, in the walk's order (deterministic for a revision). `skip` (a batch's `offset`)
+   * resumes after the candidates of the batches before it. The request is validated before the
+   * first batch is asked for.
+   */
+  streamResources(
+    snap: Snapshot,
+    req: { resourceType: string; permission: string; subject: SubjectRef } & RequestExtras,
+    skip = 0,
+  ): AsyncGenerator<{ readonly offset: number; readonly found: readonly FoundResource[] }> {
     if (!snap.schema.definition(req.resourceType)) throw failedPrecondition(`unknown type \`${req.resourceType}\``, 'resource_type');
     validatePermission(snap.schema, req.resourceType, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
-    snap = this.#prepare(snap, req);
-    const found = await lookupResources(this.#scope(snap), {
+    const prepared = this.#prepare(snap, req);
+    const ev = this.#caveats(prepared.schema);
+    const ctx = req.context ?? {};
+    const batches = lookupResources(() => this.#scope(prepared), {
       resourceType: req.resourceType,
       permission: req.permission,
       subject: req.subject,
-      revision: snap.reader.revision,
-    });
-    const ev = this.#caveats(snap.schema);
-    const out: FoundResource[] = [];
-    for (const [id, c] of found) {
-      const decision = decide(c, ev, req.context ?? {});
-      if (decision.kind !== 'no') out.push({ id, decision });
-    }
-    return out;
+      revision: prepared.reader.revision,
+    }, skip);
+    return (async function* () {
+      for await (const b of batches) {
+        const found: FoundResource[] = [];
+        for (const [id, c] of b.found) {
+          const decision = decide(c, ev, ctx);
+          if (decision.kind !== 'no') found.push({ id, decision });
+        }
+        yield { offset: b.offset, found };
+      }
+    })();
   }
 
   /** Every subject of `subjectType` (with `subjectRelation`, default `...`) that has `permission` on `resource`. */
@@ -209,6 +256,10 @@ export class Engine {
       depthLeft: this.limits.maxDepth,
       inProgress: InProgress.ROOT,
     });
+    // The set is whole in memory (its operators need all of it), and a listing keeps it between pages: bound it.
+    if (a.subjects.members.size > this.limits.maxLookupVisits) {
+      throw new WardenError('RESOURCE_EXHAUSTED', `the lookup found more than ${this.limits.maxLookupVisits} subjects (max_lookup_visits)`, { field: 'max_lookup_visits' });
+    }
     const ev = this.#caveats(snap.schema);
     const ctx = req.context ?? {};
     const subjects: FoundSubject[] = [];

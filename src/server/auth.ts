@@ -6,11 +6,20 @@ import type { Authenticate } from './call.js';
 /**
  * Authentication by API key: `authorization: Bearer wdn_<id>_<secret>` metadata. The key names
  * the tenant the call acts for and the scopes it may use. Verified keys are remembered for
- * `cacheMs` (default 5 s), so a revocation takes effect within that time.
+ * `cacheMs` (default 5 s), but a revoked key or a deleted tenant is forgotten at once: the
+ * datastore's access feed announces every revocation and deletion, from any server, and while
+ * that feed is down nothing is remembered.
  */
 export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number } = {}): (tenants: Tenants) => Authenticate {
   const cacheMs = options.cacheMs ?? 5000;
   const cache = new Map<string, { info: ApiKeyInfo | null; until: number }>();
+  // Bumped by every change, so a verification that raced one is not kept.
+  let generation = 0;
+  access.feed.subscribe((c) => {
+    generation++;
+    if (c.kind === 'reset') cache.clear();
+    else for (const [token, hit] of cache) if (hit.info && (c.kind === 'key-revoked' ? hit.info.id === c.id : hit.info.tenant === c.tenant)) cache.delete(token);
+  });
   return (tenants) => async (call, scope) => {
     const header = call.metadata.get('authorization')[0];
     if (typeof header !== 'string' || !/^Bearer /i.test(header)) {
@@ -20,8 +29,11 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
     const now = Date.now();
     let hit = cache.get(token);
     if (!hit || hit.until <= now) {
+      // Only what was true while the feed was live may be kept: a revocation could otherwise be missed.
+      const live = access.feed.live;
+      const before = generation;
       hit = { info: await verifyKey(access, token), until: now + cacheMs };
-      if (cacheMs > 0) {
+      if (cacheMs > 0 && live && access.feed.live && generation === before) {
         if (cache.size > 10_000) cache.clear();
         cache.set(token, hit);
       }

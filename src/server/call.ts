@@ -1,6 +1,6 @@
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { WardenError } from '../errors/error-code.js';
-import { toStatus } from '../errors/to-status.js';
+import { internalStatus, toStatus, type MappedStatus } from '../errors/to-status.js';
 import type { TenantState } from '../api/tenant-state.js';
 
 /** What a handler knows of its call: the tenant it acts for, and a signal for cancel and deadline. */
@@ -23,6 +23,34 @@ export const MAX_CALL_MS = 60_000;
 
 /** The longest a Watch may run, whatever deadline its client set: clients reconnect from their last zookie. */
 export const MAX_WATCH_MS = 60 * 60 * 1000;
+
+/** How long after a client stream ends a reset may still show (see `messages`). */
+const END_GRACE_MS = 5;
+
+/** Marks a request message that could not be decoded (see `tolerantDeserializer`). */
+const MALFORMED = Symbol('malformed');
+
+/**
+ * A request deserializer that never throws. grpc-js answers a message it cannot decode with
+ * INTERNAL; the fault is the client's, so the message is passed on marked, and the call
+ * wrappers answer it INVALID_ARGUMENT naming the message type.
+ */
+export function tolerantDeserializer<T>(deserialize: (bytes: Buffer) => T, typeName: string): (bytes: Buffer) => T {
+  return (bytes) => {
+    try {
+      return deserialize(bytes);
+    } catch (e) {
+      return { [MALFORMED]: `the request is not a valid ${typeName} message: ${e instanceof Error ? e.message : String(e)}` } as T;
+    }
+  };
+}
+
+/** Throws INVALID_ARGUMENT for a message `tolerantDeserializer` could not decode. */
+function wellFormed<T>(message: T): T {
+  const bad = (message as { [MALFORMED]?: string } | null)?.[MALFORMED];
+  if (bad !== undefined) throw new WardenError('INVALID_ARGUMENT', bad.slice(0, 500), { field: 'request' });
+  return message;
+}
 
 function signalFor(
   call: { getDeadline(): Date | number; on(event: 'cancelled', fn: () => void): unknown },
@@ -47,7 +75,7 @@ export function unary<Req, Res>(
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const { signal, done } = signalFor(call);
-    reply(method, log, signal, done, callback, async () => handler(call.request, { tenant: await authenticate(call, scope), signal }));
+    reply(method, log, signal, done, callback, async () => handler(wellFormed(call.request), { tenant: await authenticate(call, scope), signal }));
   };
 }
 
@@ -67,18 +95,17 @@ export function serverStream<Req, Res>(
       if (!call.write(res)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
     };
     (async () => {
+      const request = wellFormed(call.request);
       const tenant = await authenticate(call, scope);
-      await handler(call.request, { tenant, signal }, send);
+      await handler(request, { tenant, signal }, send);
     })().then(
       () => {
         done();
-        call.end();
+        guarded(method, log, () => call.end(), (err) => call.emit('error', err));
       },
       (e: unknown) => {
         done();
-        const mapped = toStatus(e);
-        if (mapped.internal) log(e, method);
-        call.emit('error', mapped.error);
+        answerError(method, log, e, (err) => call.emit('error', err));
       },
     );
   };
@@ -94,8 +121,33 @@ export function clientStream<Req, Res>(
 ): (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const { signal, done } = signalFor(call);
-    reply(method, log, signal, done, callback, async () => handler(call as AsyncIterable<Req>, { tenant: await authenticate(call, scope), signal }));
+    reply(method, log, signal, done, callback, async () => handler(messages(call as never), { tenant: await authenticate(call, scope), signal }));
   };
+}
+
+/**
+ * A client stream's messages. A client that goes away mid-stream (cancels, or drops the
+ * connection) ends it with CANCELLED: its own doing, not an internal error worth a log line.
+ */
+async function* messages<Req>(call: AsyncIterable<Req> & { readonly cancelled?: boolean } & Pick<NodeJS.EventEmitter, 'once' | 'off'>): AsyncGenerator<Req> {
+  try {
+    for await (const m of call) yield wellFormed(m);
+    // Node's HTTP/2 ends a reset stream's readable side before it reports the reset, so an end
+    // may be a cancel in disguise: give the reset a moment to show before the stream counts as
+    // complete (whatever commits on it must not commit half a request).
+    if (!call.cancelled) {
+      let onCancel!: () => void;
+      await Promise.race([new Promise<void>((r) => call.once('cancelled', (onCancel = r))), new Promise((r) => setTimeout(r, END_GRACE_MS))]);
+      call.off('cancelled', onCancel);
+    }
+    if (call.cancelled) throw new WardenError('CANCELLED', 'the client closed the stream before ending it');
+  } catch (e) {
+    if (e instanceof WardenError) throw e;
+    if (call.cancelled || (e as { code?: unknown })?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      throw new WardenError('CANCELLED', 'the client closed the stream before ending it', { cause: e });
+    }
+    throw e;
+  }
 }
 
 /** Runs a handler and answers a unary or client-streaming call with its result or its mapped error. */
@@ -103,13 +155,43 @@ function reply<Res>(method: string, log: ErrorLog, signal: AbortSignal, done: ()
   run().then(
     (res) => {
       done();
-      callback(null, res);
+      guarded(method, log, () => callback(null, res), (err) => callback(err));
     },
     (e: unknown) => {
       done();
-      const mapped = toStatus(signal.aborted && !(e instanceof WardenError) ? signal.reason : e);
-      if (mapped.internal) log(e, method);
-      callback(mapped.error);
+      answerError(method, log, signal.aborted && !(e instanceof WardenError) ? signal.reason : e, (err) => callback(err), e);
     },
   );
+}
+
+/**
+ * Maps an error to its status and sends it. Nothing thrown on this path may end the process
+ * (an exception in a promise's rejection handler would be unhandled): the last-resort guard
+ * logs it and answers INTERNAL.
+ */
+function answerError(method: string, log: ErrorLog, e: unknown, send: (err: MappedStatus['error']) => void, cause: unknown = e): void {
+  guarded(
+    method,
+    log,
+    () => {
+      const mapped = toStatus(e);
+      if (mapped.internal) log(cause, method);
+      send(mapped.error);
+    },
+    send,
+  );
+}
+
+/** Runs `fn`; if it throws, logs the error and sends a plain INTERNAL status instead (once, guarded itself). */
+function guarded(method: string, log: ErrorLog, fn: () => void, send: (err: MappedStatus['error']) => void): void {
+  try {
+    fn();
+  } catch (e) {
+    try {
+      log(e, method);
+      send(internalStatus());
+    } catch {
+      // The call is beyond answering (its stream is gone); the process goes on.
+    }
+  }
 }

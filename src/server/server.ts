@@ -6,10 +6,11 @@ import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
 import { tenantService } from '../api/tenant-service.js';
 import { watchService } from '../api/watch-service.js';
+import { Listings } from '../api/listings.js';
 import { Tenants } from '../api/tenant-state.js';
 import { Engine } from '../engine/engine.js';
 import type { Datastore } from '../store/datastore.js';
-import { clientStream, MAX_WATCH_MS, serverStream, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
+import { clientStream, MAX_WATCH_MS, serverStream, tolerantDeserializer, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
 import { loadApi } from './proto.js';
 
 /** Everything a server is made of. */
@@ -72,14 +73,18 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const server = new Server({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes });
   const { definition, v1 } = loadApi();
   const engine = options.engine ?? new Engine();
+  const listings = new Listings();
   const tenants = new Tenants(options.datastore, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
   const authenticate = options.authenticate(tenants);
+  const unsubscribe = options.datastore.access.feed.subscribe((c) => {
+    if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
+  });
   const impls: Record<string, Record<string, (...args: never[]) => Promise<unknown>>> = {
-    PermissionService: permissionService(engine),
+    PermissionService: permissionService(engine, listings),
     RelationshipService: relationshipService(),
     SchemaService: schemaService(),
     TenantService: tenantService(options.datastore.access),
-    WatchService: watchService(() => options.datastore.id),
+    WatchService: watchService(),
   };
   for (const [service, methods] of Object.entries(METHODS)) {
     const impl: UntypedServiceImplementation = {};
@@ -93,7 +98,11 @@ export async function startServer(options: ServerOptions, address: string): Prom
             ? clientStream(method, m.scope, authenticate, options.log, fn)
             : serverStream(method, m.scope, authenticate, options.log, fn, m.kind === 'watch' ? MAX_WATCH_MS : undefined);
     }
-    server.addService((v1[service] as unknown as { service: ServiceDefinition }).service, impl);
+    const definition = (v1[service] as unknown as { service: ServiceDefinition }).service;
+    const tolerant = Object.fromEntries(
+      Object.entries(definition).map(([name, m]) => [name, { ...m, requestDeserialize: tolerantDeserializer(m.requestDeserialize, `${service}.${name} request`) }]),
+    ) as ServiceDefinition;
+    server.addService(tolerant, impl);
   }
   const statuses: ServingStatusMap = { '': 'SERVING' };
   for (const s of SERVICES) statuses[s] = 'SERVING';
@@ -107,6 +116,8 @@ export async function startServer(options: ServerOptions, address: string): Prom
   return {
     port,
     async shutdown(graceMs: number): Promise<void> {
+      unsubscribe();
+      listings.close();
       for (const s of Object.keys(statuses)) health.setStatus(s, 'NOT_SERVING');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { invalidArgument } from '../errors/error-code.js';
+import type { AccessFeed } from './access-feed.js';
 
 /** What an API key may do: permission reads, relationship and schema reads, writes, schema writes, tenant admin. */
 export type KeyScope = 'check' | 'read' | 'write' | 'schema' | 'admin';
@@ -30,7 +31,11 @@ export interface AccessStore {
   listTenants(): Promise<readonly TenantInfo[]>;
   /** True if the tenant exists. */
   hasTenant(name: string): Promise<boolean>;
-  /** Deletes a tenant with its relationships, schemas and keys; NOT_FOUND if there is none. */
+  /**
+   * Deletes a tenant with its relationships, schemas and keys; NOT_FOUND if there is none. Its
+   * keys stop working at once (the feed announces it), writes racing the deletion fail, and the
+   * name is free only once everything is gone, so a tenant made again under it starts empty.
+   */
   deleteTenant(name: string): Promise<void>;
   /** Stores a new key (its hash only) for an existing tenant. */
   insertKey(info: ApiKeyInfo, hash: string): Promise<void>;
@@ -39,6 +44,8 @@ export interface AccessStore {
   revokeKey(id: string): Promise<boolean>;
   /** The key with this id and its hash, if live. */
   findKey(id: string): Promise<{ info: ApiKeyInfo; hash: string } | null>;
+  /** Revocations and deletions as they commit, from every process on the datastore. */
+  readonly feed: AccessFeed;
 }
 
 /** Tenant names: lowercase letters, digits, `_` and `-`, 1 to 64 characters. */

@@ -1,5 +1,6 @@
 import { invalidArgument } from '../errors/error-code.js';
 import type { Datastore } from './datastore.js';
+import type { LockLimits } from './postgres/write-lock.js';
 import { MemoryDatastore } from './memory/memory-datastore.js';
 
 /** The datastore used when none is named: PGlite persisted in ./warden-data. */
@@ -9,6 +10,8 @@ export const DEFAULT_DATASTORE = 'pglite:./warden-data';
 export interface OpenDatastoreOptions {
   readonly readReplicaUrl?: string;
   readonly maxUpdates?: number;
+  /** How long a write may wait for, and hold, the writer lock (SQL datastores). */
+  readonly locks?: Partial<LockLimits>;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface OpenDatastoreOptions {
 export async function openDatastore(spec: string, options: OpenDatastoreOptions = {}): Promise<Datastore> {
   if (spec === 'memory') return new MemoryDatastore(options.maxUpdates !== undefined ? { maxUpdates: options.maxUpdates } : {});
   const { PostgresDatastore } = await import('./postgres/postgres-datastore.js');
-  const common = options.maxUpdates !== undefined ? { maxUpdates: options.maxUpdates } : {};
+  const common = { ...(options.maxUpdates !== undefined ? { maxUpdates: options.maxUpdates } : {}), ...(options.locks ? { locks: options.locks } : {}) };
   if (spec.startsWith('pglite:')) {
     const dir = spec.slice('pglite:'.length);
     if (!dir) throw invalidArgument('datastore', '`pglite:` needs a directory, e.g. `pglite:./warden-data`');

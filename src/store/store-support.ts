@@ -1,6 +1,7 @@
 import { WardenError, invalidArgument } from '../errors/error-code.js';
 import { relationshipKey, type Relationship } from '../model/relationship.js';
-import type { ChangeSet, RelationshipFilter, RelationshipUpdate, Revision, Store } from './store.js';
+import { validateFilter } from './filter.js';
+import { MAX_PRECONDITIONS, type ChangeSet, type Precondition, type RelationshipFilter, type RelationshipUpdate, type Revision, type Store } from './store.js';
 
 /** The columns relationships are ordered by, in order: reads page through them. */
 export type RelationshipSortKey = readonly [string, string, string, string, string, string];
@@ -49,9 +50,13 @@ export function cursorRevision(cursor: string): Revision {
   return v[0] as Revision;
 }
 
-/** Checks a write's updates before any store work: count, and no relationship twice. */
-export function validateUpdates(updates: readonly RelationshipUpdate[], maxUpdates: number): void {
+/** Checks a write's updates and preconditions before any store work: counts, and no relationship twice. */
+export function validateUpdates(updates: readonly RelationshipUpdate[], maxUpdates: number, preconditions: readonly Precondition[] = []): void {
   if (updates.length > maxUpdates) throw invalidArgument('updates', `${updates.length} updates, more than the limit of ${maxUpdates}`);
+  if (preconditions.length > MAX_PRECONDITIONS) {
+    throw invalidArgument('preconditions', `${preconditions.length} preconditions, more than the limit of ${MAX_PRECONDITIONS}`);
+  }
+  for (const p of preconditions) validateFilter(p.filter);
   const seen = new Set<string>();
   updates.forEach((u, i) => {
     const key = relationshipKey(u.relationship);
@@ -111,4 +116,9 @@ export async function* exportRelationships(
     cursor = page.cursor;
     yield { relationships: page.relationships, cursor };
   } while (cursor);
+}
+
+/** The error for a write to a tenant that no longer exists (deleted while a key was still cached, say). */
+export function tenantGone(tenant: string): WardenError {
+  return new WardenError('NOT_FOUND', `tenant \`${tenant}\` does not exist (it was deleted); nothing was written`, { field: 'tenant' });
 }

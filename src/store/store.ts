@@ -55,12 +55,40 @@ export interface Precondition {
   readonly filter: RelationshipFilter;
 }
 
+/** A schema version as stored: the compiled text and the revision it was written at. */
+export interface StoredSchema {
+  readonly text: string;
+  readonly revision: Revision;
+}
+
+/**
+ * Checks a change against the schema in force when it commits, inside the store's write
+ * serialization, so no schema change can slip in between the check and the write. Throws to
+ * refuse the change (nothing is written).
+ */
+export type SchemaGuard = (schema: StoredSchema | null) => void;
+
 /** Options of a write. */
 export interface WriteOptions {
   readonly preconditions?: readonly Precondition[];
   /** Recorded with the transaction and reported by the changelog (who wrote it, why). */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Validates the updates against the schema in force at commit. */
+  readonly guard?: SchemaGuard;
 }
+
+/** Reads the live relationships (current, not expired) inside a write's serialization, page by page. */
+export type LivePages = (filter: RelationshipFilter, options: { limit: number; cursor?: string | null }) => Promise<ReadPage>;
+
+/**
+ * Checks a new schema against the stored one and the live relationships, inside the write
+ * serialization (so no write can add a relationship the new schema would orphan meanwhile).
+ * Throws to refuse the schema.
+ */
+export type SchemaChangeGuard = (current: StoredSchema | null, live: LivePages) => Promise<void>;
+
+/** The most preconditions one write may carry (as SpiceDB). */
+export const MAX_PRECONDITIONS = 1000;
 
 /** What a delete by filter did. */
 export interface DeleteResult {
@@ -106,8 +134,8 @@ export interface Store {
   /**
    * Applies all updates atomically as one new revision, or none of them; returns that revision.
    * CREATE of a live relationship fails with ALREADY_EXISTS; a failed precondition with
-   * FAILED_PRECONDITION; more than the configured number of updates, or one relationship updated
-   * twice, with INVALID_ARGUMENT.
+   * FAILED_PRECONDITION; more than the configured number of updates or of preconditions, or one
+   * relationship updated twice, with INVALID_ARGUMENT; a deleted tenant with NOT_FOUND.
    */
   write(updates: readonly RelationshipUpdate[], options?: WriteOptions): Promise<Revision>;
   /**
@@ -117,12 +145,19 @@ export interface Store {
   deleteByFilter(filter: RelationshipFilter, options?: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> }): Promise<DeleteResult>;
   /** One page of the relationships matching a filter at a revision, in key order. */
   readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage>;
-  /** Writes many relationships as one transaction; CREATE semantics (a live duplicate fails it). */
-  importRelationships(relationships: Iterable<Relationship> | AsyncIterable<Relationship>, options?: { metadata?: Readonly<Record<string, unknown>> }): Promise<{ revision: Revision; count: number }>;
+  /**
+   * Writes many relationships as one transaction; CREATE semantics (a live duplicate fails it).
+   * The stream is read before the write serialization is entered (staged), so a slow client
+   * holds no lock.
+   */
+  importRelationships(
+    relationships: Iterable<Relationship> | AsyncIterable<Relationship>,
+    options?: { metadata?: Readonly<Record<string, unknown>>; guard?: SchemaGuard },
+  ): Promise<{ revision: Revision; count: number }>;
   /** The committed transactions after `after`, oldest first, at most `limit` of them. */
   changes(after: Revision, options?: { limit?: number }): Promise<readonly ChangeSet[]>;
   /** Stores a new schema version (the compiled text) and returns the revision it was written at. */
-  writeSchema(text: string): Promise<Revision>;
+  writeSchema(text: string, options?: { guard?: SchemaChangeGuard }): Promise<Revision>;
   /** The schema in force at a revision and the revision it was written at, or null if none was written yet. */
   readSchema(revision: Revision): Promise<{ readonly text: string; readonly revision: Revision } | null>;
   /** Releases connections and files. */

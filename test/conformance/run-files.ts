@@ -18,7 +18,14 @@ export async function runFolder(dir: string, options: RunOptions & { crossCheckE
   return out;
 }
 
-/** Reports each file's failures as one assertion per file, listing every failure. */
-export function reportFolder(t: Test, results: Map<string, Failure[]>): void {
+/** The fewest files each folder holds: a folder that yields fewer (an empty one, a wrong path) fails. */
+export const MIN_FILES = { shared: 40, own: 7 } as const;
+
+/**
+ * Reports each file's failures as one assertion per file, listing every failure; first asserts
+ * that at least `min` files ran, so a loop over a missing or emptied folder cannot pass.
+ */
+export function reportFolder(t: Test, results: Map<string, Failure[]>, min: number): void {
+  t.ok(results.size >= min, `${results.size} files ran, at least ${min} expected`);
   for (const [file, failures] of results) t.same(failures.map((f) => `${f.what} -> ${f.got}`), [], file);
 }

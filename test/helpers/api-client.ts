@@ -7,7 +7,11 @@ type Stream = (req: unknown, options?: { deadline?: number; metadata?: Metadata 
 /** A promise-returning client for every service, talking to a real server over the network. */
 export interface ApiClient {
   permission: Record<'Check' | 'BatchCheck' | 'Expand' | 'ListPermissions', Unary> & Record<'ListObjects' | 'ListSubjects', Stream>;
-  relationship: Record<'Write' | 'Delete', Unary> & Record<'Read' | 'Export', Stream> & { Import: (chunks: unknown[]) => Promise<any> };
+  relationship: Record<'Write' | 'Delete', Unary> & Record<'Read' | 'Export', Stream> & {
+    Import: (chunks: unknown[]) => Promise<any>;
+    /** An Import whose stream stays open until `end()`: `write` sends a chunk. */
+    openImport: () => { write(chunk: unknown): void; end(): Promise<any>; cancel(): Promise<any> };
+  };
   schema: Record<'WriteSchema' | 'ReadSchema' | 'ValidateSchema', Unary>;
   raw: Record<string, Client>;
   close(): void;
@@ -58,6 +62,25 @@ export function apiClient(address: string, token?: string): ApiClient {
           for (const chunk of chunks) call.write(chunk);
           call.end();
         }),
+      openImport: () => {
+        const c = raw['RelationshipService'] as unknown as Record<string, Function>;
+        const md = new Metadata();
+        if (token) md.set('authorization', `Bearer ${token}`);
+        let settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+        const done = new Promise((resolve, reject) => (settle = { resolve, reject }));
+        const call = c['Import']!.call(c, md, { deadline: Date.now() + 60_000 }, (err: ServiceError | null, res: unknown) => (err ? settle.reject(err) : settle.resolve(res)));
+        return {
+          write: (chunk: unknown) => call.write(chunk),
+          end: () => {
+            call.end();
+            return done;
+          },
+          cancel: () => {
+            call.cancel();
+            return done;
+          },
+        };
+      },
     } as ApiClient['relationship'],
     schema: wrap('SchemaService', { unary: ['WriteSchema', 'ReadSchema', 'ValidateSchema'], stream: [] }) as ApiClient['schema'],
     raw,
@@ -80,3 +103,18 @@ export const relMsg = (s: string) => {
   const hash = left!.lastIndexOf('#');
   return { resource: obj(left!.slice(0, hash)), relation: left!.slice(hash + 1), subject: subj(right!) };
 };
+
+/** One TenantService call with a key (admin scope), on a client of its own. */
+export function tenantCall(address: string, token: string, method: string, req: unknown): Promise<any> {
+  const Ctor = serviceClient(loadApi().v1, 'TenantService');
+  return new Promise((resolve, reject) => {
+    const c = new Ctor(address, credentials.createInsecure()) as unknown as Record<string, Function> & Client;
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    c[method]!.call(c, req, md, (err: unknown, res: unknown) => {
+      c.close();
+      if (err) reject(err);
+      else resolve(res);
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,10 +9,8 @@ import { keyAuthenticate } from '../../src/server/auth.js';
 import { startServer } from '../../src/server/server.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
-import { apiClient, obj, relMsg, subj } from '../helpers/api-client.js';
+import { apiClient, obj, relMsg, subj, tenantCall } from '../helpers/api-client.js';
 import { freshDatabase } from '../helpers/postgres.js';
-import { loadApi, serviceClient } from '../../src/server/proto.js';
-import { credentials, Metadata } from '@grpc/grpc-js';
 
 const SCHEMA = 'definition user {}\ndefinition doc { relation viewer: user  permission view = viewer }';
 
@@ -80,19 +78,7 @@ t.test('tenants and API keys', async (t) => {
   });
 
   await t.test('TenantService needs the admin scope; deleting a tenant removes its data and keys', async (t) => {
-    const { v1 } = loadApi();
-    const Ctor = serviceClient(v1, 'TenantService');
-    const call = (token: string, method: string, req: unknown) =>
-      new Promise<any>((resolve, reject) => {
-        const c = new Ctor(address, credentials.createInsecure()) as any;
-        const md = new Metadata();
-        md.set('authorization', `Bearer ${token}`);
-        c[method](req, md, (err: unknown, res: unknown) => {
-          c.close();
-          if (err) reject(err);
-          else resolve(res);
-        });
-      });
+    const call = (token: string, method: string, req: unknown) => tenantCall(address, token, method, req);
     const admin = (await createKey(ds.access, 'default', ['admin'])).token;
     const plain = (await createKey(ds.access, 'default', ['check', 'read', 'write', 'schema'])).token;
     await t.rejects(call(plain, 'ListTenants', {}), { code: status.PERMISSION_DENIED });
@@ -128,4 +114,12 @@ t.test('warden keys create, list and revoke work on the datastore directly', asy
   t.equal(run('keys', 'create', '--scope', 'everything').status, 3, 'a bad scope is a usage error');
   const dir = mkdtempSync(join(tmpdir(), 'warden-keys-'));
   t.equal(spawnSync(process.execPath, [bin, 'keys', 'create', '--datastore', `pglite:${dir}`], { encoding: 'utf8' }).status, 0, 'works on the embedded store too');
+  // Listing where there is no store names the missing store; it does not make an empty one.
+  const empty = mkdtempSync(join(tmpdir(), 'warden-nostore-'));
+  const env = { ...process.env };
+  delete env['WARDEN_DATASTORE'];
+  const listed2 = spawnSync(process.execPath, [bin, 'keys', 'list'], { encoding: 'utf8', cwd: empty, env });
+  t.equal(listed2.status, 3, 'keys list with no store is a usage error');
+  t.match(listed2.stderr, /^warden: there is no embedded store at \.\/warden-data: name the store with --datastore/);
+  t.notOk(existsSync(join(empty, 'warden-data')), 'and no empty store was created');
 });

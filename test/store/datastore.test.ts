@@ -54,31 +54,6 @@ t.test('PGlite keeps acknowledged writes across a restart of the process', async
   t.same(JSON.parse(r.stdout), { id, rows: 1, schema: 'definition user {}' });
 });
 
-t.test('a PGlite directory is one process\'s: a live holder is refused, a dead one\'s lock taken over', async (t) => {
-  // One PGlite open a process: a second PGlite instance in one process leaves a timer behind.
-  const dir = mkdtempSync(join(tmpdir(), 'warden-lock-'));
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  writeFileSync(join(dir, 'warden.lock'), `${dead.stdout}\n`);
-  const ds = await openDatastore(`pglite:${dir}`);
-  await ds.migrate();
-  t.equal(readFileSync(join(dir, 'warden.lock'), 'utf8').trim(), String(process.pid), 'a dead process\'s lock is taken over');
-  await t.rejects(openDatastore(`pglite:${dir}`), { code: 'UNAVAILABLE', message: /is already open in this process/ });
-  await ds.close();
-  t.notOk(existsSync(join(dir, 'warden.lock')), 'closing releases the directory');
-  // A lock naming this very pid that this process does not hold was left by a former process with
-  // the same pid (a container restarted as pid 1): taken over, in a fresh process.
-  writeFileSync(join(dir, 'warden.lock'), 'PID\n');
-  const script = `
-    import { readFileSync, writeFileSync } from 'node:fs';
-    writeFileSync(${JSON.stringify(join(dir, 'warden.lock'))}, process.pid + '\\n');
-    const { openDatastore } = await import(${JSON.stringify(new URL('../../dist/src/store/open-datastore.js', import.meta.url).href)});
-    const ds = await openDatastore(${JSON.stringify(`pglite:${dir}`)});
-    await ds.close();
-    console.log('reopened');`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  t.equal(r.stdout.trim(), 'reopened', r.stderr);
-});
-
 t.test('snapshot reads may go to a read replica (the same server stands in)', async (t) => {
   const url = await freshDatabase(t);
   const ds = PostgresDatastore.postgres(url, { readReplicaUrl: url });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { PostgresDatastore } from '../../src/store/postgres/postgres-datastore.js';
 import { storeConformance } from './store-conformance.js';
+import { tenantStore } from '../helpers/tenant-store.js';
 
 let now: Date | null = null;
 const datastore = await PostgresDatastore.pglite('memory://', { clock: () => now ?? new Date() });
@@ -8,6 +9,6 @@ await datastore.migrate();
 t.teardown(() => datastore.close());
 storeConformance(t, async () => ({
   datastore,
-  store: datastore.store(`tenant_${Math.random().toString(36).slice(2)}`),
+  store: await tenantStore(datastore, `tenant_${Math.random().toString(36).slice(2)}`),
   setNow: (d) => void (now = d),
 }));

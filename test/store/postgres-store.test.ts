@@ -2,6 +2,7 @@ import t from 'tap';
 import { PostgresDatastore } from '../../src/store/postgres/postgres-datastore.js';
 import { freshDatabase } from '../helpers/postgres.js';
 import { storeConformance } from './store-conformance.js';
+import { tenantStore } from '../helpers/tenant-store.js';
 
 let now: Date | null = null;
 const url = await freshDatabase(t);
@@ -10,6 +11,6 @@ await datastore.migrate();
 t.teardown(() => datastore.close());
 storeConformance(t, async () => ({
   datastore,
-  store: datastore.store(`tenant_${Math.random().toString(36).slice(2)}`),
+  store: await tenantStore(datastore, `tenant_${Math.random().toString(36).slice(2)}`),
   setNow: (d) => void (now = d),
 }));

@@ -1,9 +1,11 @@
 import type { Test } from 'tap';
+import { WardenError } from '../../src/errors/error-code.js';
 import { formatRelationship, parseRelationship } from '../../src/model/relationship-syntax.js';
 import type { Relationship } from '../../src/model/relationship.js';
 import type { Datastore } from '../../src/store/datastore.js';
 import { exportRelationships } from '../../src/store/store-support.js';
-import { compareRevisions, type RelationshipUpdate, type Revision, type Store } from '../../src/store/store.js';
+import { tenantStore } from '../helpers/tenant-store.js';
+import { compareRevisions, revisionOf, type RelationshipUpdate, type Revision, type Store } from '../../src/store/store.js';
 
 /** A store under test, the datastore behind it, and the clock it judges expiration by. */
 export interface StoreUnderTest {
@@ -197,13 +199,67 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
 
   t.test('tenants do not see each other', async (t) => {
     const { datastore, store } = await make();
-    const other = datastore.store(`other_${Math.random().toString(36).slice(2)}`);
+    const other = await tenantStore(datastore, `other_${Math.random().toString(36).slice(2)}`);
     const rev = await store.write([touch('doc:a#viewer@user:tom')]);
     await other.write([touch('doc:b#viewer@user:ann')]);
     const head = await other.headRevision();
     t.same(texts(await store.snapshot(await store.headRevision()).query({ resourceType: 'doc' })), ['doc:a#viewer@user:tom']);
     t.same(texts(await other.snapshot(head).query({ resourceType: 'doc' })), ['doc:b#viewer@user:ann']);
     t.same((await other.changes(rev)).flatMap((c) => c.changes.map((x) => formatRelationship(x.relationship))), ['doc:b#viewer@user:ann']);
+  });
+
+  t.test('a deleted tenant takes no more writes; made again under its name, it starts empty; the head never goes back', async (t) => {
+    const { datastore, store } = await make();
+    const name = `gone_${Math.random().toString(36).slice(2)}`;
+    const doomed = await tenantStore(datastore, name);
+    await doomed.writeSchema('definition user {}');
+    await store.write([touch('doc:a#viewer@user:tom')]);
+    const last = await doomed.write([touch('doc:b#viewer@user:ann')]);
+    t.ok(compareRevisions(await store.headRevision(), last) >= 0, "another tenant's head includes the doomed tenant's last write");
+    await datastore.access.deleteTenant(name);
+    // A store held from before the deletion (a cached key's, say) cannot write into the void.
+    await t.rejects(doomed.write([touch('doc:c#viewer@user:eve')]), { code: 'NOT_FOUND', message: /does not exist/ });
+    await t.rejects(doomed.writeSchema('definition user {}'), { code: 'NOT_FOUND' });
+    await t.rejects(doomed.importRelationships([rel('doc:d#viewer@user:eve')]), { code: 'NOT_FOUND' });
+    await t.rejects(doomed.deleteByFilter({ resourceType: 'doc' }), { code: 'NOT_FOUND' });
+    const head = await store.headRevision();
+    t.ok(compareRevisions(head, last) >= 0, 'the head did not go back when the tenant was deleted');
+    await t.resolves(store.checkRevision(last), "other tenants' zookies stay readable");
+    const again = await tenantStore(datastore, name);
+    const now = await again.headRevision();
+    t.same(texts(await again.snapshot(now).query({ resourceType: 'doc' })), [], 'the new tenant of that name starts empty');
+    t.equal(await again.readSchema(now), null, 'with no schema');
+    t.same(await again.changes(revisionOf(0)).catch(() => []), [], 'and no history');
+  });
+
+  t.test('writes validate against the schema in force at commit, inside the write serialization', async (t) => {
+    const { store } = await make();
+    await t.rejects(store.write([touch('doc:a#viewer@user:tom')], { guard: (s) => {
+      if (!s) throw new WardenError('FAILED_PRECONDITION', 'no schema seen');
+    } }), { message: 'no schema seen' }, 'the guard sees the (missing) schema');
+    const r1 = await store.writeSchema('definition one {}');
+    let seen: unknown = null;
+    await store.write([touch('doc:a#viewer@user:tom')], { guard: (s) => void (seen = s) });
+    t.same(seen, { text: 'definition one {}', revision: r1 });
+    await t.rejects(store.importRelationships([rel('doc:b#viewer@user:tom')], { guard: () => { throw new WardenError('FAILED_PRECONDITION', 'refused'); } }), { message: 'refused' });
+    t.same(texts(await store.snapshot(await store.headRevision()).query({ resourceType: 'doc' })), ['doc:a#viewer@user:tom'], 'a refused import wrote nothing');
+    // A schema change's guard reads the live relationships, page by page.
+    const pages: string[][] = [];
+    await store.write([touch('doc:b#viewer@user:ann'), touch('doc:c#viewer@user:bob')]);
+    await store.writeSchema('definition two {}', {
+      guard: async (current, live) => {
+        t.same(current, { text: 'definition one {}', revision: r1 });
+        let cursor: string | null = null;
+        do {
+          const page = await live({ resourceType: 'doc' }, { limit: 2, cursor });
+          pages.push(texts(page.relationships));
+          cursor = page.cursor;
+        } while (cursor);
+      },
+    });
+    t.same(pages.flat(), ['doc:a#viewer@user:tom', 'doc:b#viewer@user:ann', 'doc:c#viewer@user:bob']);
+    await t.rejects(store.writeSchema('definition three {}', { guard: async () => { throw new WardenError('FAILED_PRECONDITION', 'orphans'); } }), { message: 'orphans' });
+    t.equal((await store.readSchema(await store.headRevision()))?.text, 'definition two {}', 'a refused schema was not written');
   });
 
   t.test('a revision from the future or elsewhere is refused', async (t) => {

@@ -162,15 +162,12 @@ export class CheckComputer {
       for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answer(t))));
       return results;
     }
-    // `.all()`: every subject the tupleset points at (while its tuple holds) has the permission, and there is one.
+    // `.all()`: there is a tupleset relationship, and each one contributes "its caveat holds AND its
+    // subject has the permission". A relationship whose caveat is false makes the whole `.all()`
+    // false; it is not dropped as if absent (expired ones are absent: the store never returns them).
     const every = new Map<string, Condition>();
-    const some = new Map<string, Condition>();
-    for (const t of tuples) {
-      const c = tupleCondition(t);
-      every.set(t.resource.id, and(every.get(t.resource.id) ?? TRUE, or(not(c), answer(t))));
-      some.set(t.resource.id, or(some.get(t.resource.id) ?? FALSE, c));
-    }
-    for (const [id, c] of every) results.set(id, and(c, some.get(id)!));
+    for (const t of tuples) every.set(t.resource.id, and(every.get(t.resource.id) ?? TRUE, and(tupleCondition(t), answer(t))));
+    for (const [id, c] of every) results.set(id, c);
     return results;
   }
 }

@@ -1,5 +1,5 @@
 import { ELLIPSIS, WILDCARD_ID } from '../../model/relationship.js';
-import { FALSE, TRUE, and, not, or, type Condition } from '../condition.js';
+import { FALSE, TRUE, and, or, type Condition } from '../condition.js';
 import { SubjectSet } from '../subject-set.js';
 import type { ExpandNode } from './expand-node.js';
 
@@ -33,15 +33,14 @@ export function expandSubjects(node: ExpandNode, subjectType: string, subjectRel
         set = SubjectSet.EMPTY;
         break;
       }
-      // A child applies while its condition holds; a child whose tuple does not hold does not constrain.
+      // Every child must hold, its own condition (an arrow's tuple caveat) included: as in Check,
+      // a child whose caveat is false makes the intersection false.
       let every = SubjectSet.all(TRUE);
-      let some: Condition = FALSE;
       for (const c of node.children) {
         const sub = expandSubjects(c, subjectType, subjectRelation);
-        every = every.combine(sub, (acc, m) => and(acc, or(not(c.condition), m)));
-        some = or(some, c.condition);
+        every = every.combine(sub, (acc, m) => and(acc, and(c.condition, m)));
       }
-      set = every.when(some);
+      set = every;
       break;
     }
     case 'exclusion': {

@@ -1,6 +1,6 @@
 import type { RelationIR, RewriteIR } from '../../../schema-dsl/index.js';
 import { ELLIPSIS, WILDCARD_ID, type ObjectRef } from '../../model/relationship.js';
-import { TRUE, and, not, or, type Condition } from '../condition.js';
+import { TRUE, and, or, type Condition } from '../condition.js';
 import { CycleTracker, type SubjectsAnswer, type SubjectsProblem } from '../dispatch/dispatcher.js';
 import { tupleCondition, type Scope } from '../scope.js';
 import { SubjectSet } from '../subject-set.js';
@@ -108,17 +108,15 @@ export class SubjectsComputer {
       return set;
     }
     if (!tuples.length) return SubjectSet.EMPTY;
-    // Same logic as Check: every live tupleset subject grants, and at least one tuple holds.
+    // Same logic as Check: each tupleset relationship contributes "its caveat holds AND the subject grants".
     let every = SubjectSet.all(TRUE);
-    let some: Condition = { op: 'false' };
     for (const t of tuples) {
       const c = tupleCondition(t);
-      some = or(some, c);
       const sub = this.#scope.schema.member(t.subject.type, computed)
         ? await this.#dispatch({ type: t.subject.type, id: t.subject.id }, computed)
         : SubjectSet.EMPTY;
-      every = every.combine(sub, (acc, m) => and(acc, or(not(c), m)));
+      every = every.combine(sub, (acc, m) => and(acc, and(c, m)));
     }
-    return every.when(some);
+    return every;
   }
 }

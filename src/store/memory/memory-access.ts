@@ -1,4 +1,5 @@
 import { WardenError } from '../../errors/error-code.js';
+import { AccessFeed } from '../access-feed.js';
 import { validateTenantName, type AccessStore, type ApiKeyInfo, type TenantInfo } from '../access.js';
 
 /** Tenants and keys in memory. `onDelete` drops a deleted tenant's data. */
@@ -6,6 +7,7 @@ export class MemoryAccess implements AccessStore {
   readonly #tenants = new Map<string, TenantInfo>([['default', { name: 'default', createdAt: new Date() }]]);
   readonly #keys = new Map<string, { info: ApiKeyInfo; hash: string }>();
   readonly #onDelete: (tenant: string) => void;
+  readonly feed = new AccessFeed();
 
   constructor(onDelete: (tenant: string) => void) {
     this.#onDelete = onDelete;
@@ -27,10 +29,16 @@ export class MemoryAccess implements AccessStore {
     return this.#tenants.has(name);
   }
 
+  /** True if the tenant exists (synchronously, for the memory stores' writes). */
+  exists(name: string): boolean {
+    return this.#tenants.has(name);
+  }
+
   async deleteTenant(name: string): Promise<void> {
     if (!this.#tenants.delete(name)) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
     for (const [id, k] of this.#keys) if (k.info.tenant === name) this.#keys.delete(id);
     this.#onDelete(name);
+    this.feed.emit({ kind: 'tenant-deleted', tenant: name });
   }
 
   async insertKey(info: ApiKeyInfo, hash: string): Promise<void> {
@@ -46,6 +54,7 @@ export class MemoryAccess implements AccessStore {
     const k = this.#keys.get(id);
     if (!k || k.info.revokedAt) return false;
     this.#keys.set(id, { ...k, info: { ...k.info, revokedAt: new Date() } });
+    this.feed.emit({ kind: 'key-revoked', id });
     return true;
   }
 

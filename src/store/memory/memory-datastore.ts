@@ -17,7 +17,12 @@ export class MemoryDatastore implements Datastore {
 
   store(tenant: string): MemoryStore {
     let s = this.#stores.get(tenant);
-    if (!s) this.#stores.set(tenant, (s = new MemoryStore(this.#options)));
+    if (!s) {
+      // A store outlives its tenant only as a dead one: writes through it fail, and a tenant made
+      // again under the same name gets a new, empty store.
+      const store: MemoryStore = new MemoryStore({ ...this.#options, tenant, alive: () => this.access.exists(tenant) && this.#stores.get(tenant) === store });
+      this.#stores.set(tenant, (s = store));
+    }
     return s;
   }
 

@@ -9,6 +9,7 @@ import {
   encodeCursor,
   preconditionFailed,
   sortKey,
+  tenantGone,
   tooManyToDelete,
   validateLimit,
   validateUpdates,
@@ -22,8 +23,11 @@ import {
   type RelationshipFilter,
   type RelationshipUpdate,
   type Revision,
+  type SchemaChangeGuard,
+  type SchemaGuard,
   type SnapshotReader,
   type Store,
+  type StoredSchema,
   type WriteOptions,
 } from '../store.js';
 
@@ -69,11 +73,33 @@ export class MemoryStore implements Store {
   readonly #live = new Map<string, Row>();
   readonly #schemas: { revision: number; text: string }[] = [];
   readonly #transactions: Transaction[] = [];
+  readonly #tenant: string;
+  readonly #alive: () => boolean;
+  /** Writers run one at a time (a schema change awaits its orphan check), like the SQL stores' writer lock. */
+  #serial: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { clock?: Clock; maxUpdates?: number; counter?: RevisionCounter } = {}) {
+  constructor(options: { clock?: Clock; maxUpdates?: number; counter?: RevisionCounter; tenant?: string; alive?: () => boolean } = {}) {
     this.#counter = options.counter ?? { head: 0 };
     this.#clock = options.clock ?? (() => new Date());
     this.#maxUpdates = options.maxUpdates ?? DEFAULT_MAX_UPDATES;
+    this.#tenant = options.tenant ?? 'default';
+    this.#alive = options.alive ?? (() => true);
+  }
+
+  /** Runs a mutation after the ones before it, failing it if the tenant is gone. */
+  #exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.#serial.then(async () => {
+      if (!this.#alive()) throw tenantGone(this.#tenant);
+      return fn();
+    });
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  /** The newest schema version, as a write's guard sees it. */
+  #currentSchema(): StoredSchema | null {
+    const s = this.#schemas[this.#schemas.length - 1];
+    return s ? { text: s.text, revision: revisionOf(s.revision) } : null;
   }
 
   async headRevision(): Promise<Revision> {
@@ -117,10 +143,14 @@ export class MemoryStore implements Store {
   }
 
   async write(updates: readonly RelationshipUpdate[], options: WriteOptions = {}): Promise<Revision> {
-    validateUpdates(updates, this.#maxUpdates);
+    validateUpdates(updates, this.#maxUpdates, options.preconditions);
+    return this.#exclusive(() => this.#write(updates, options));
+  }
+
+  #write(updates: readonly RelationshipUpdate[], options: WriteOptions): Revision {
+    options.guard?.(this.#currentSchema());
     const now = this.#clock().getTime();
     (options.preconditions ?? []).forEach((p, i) => {
-      validateFilter(p.filter);
       const matches = filterMatcher(p.filter);
       const found = [...this.#live.values()].some((row) => this.#isLive(row, now) && matches(row.rel));
       if (found !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
@@ -160,16 +190,23 @@ export class MemoryStore implements Store {
     options: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> } = {},
   ): Promise<DeleteResult> {
     validateFilter(filter);
+    return this.#exclusive(() => {
+      const rows = this.#liveRows(filter);
+      const limit = options.limit ?? Infinity;
+      if (rows.length > limit && !options.allowPartial) throw tooManyToDelete(limit);
+      const chosen = rows.slice(0, limit);
+      const rev = this.#commit(options);
+      for (const row of chosen) this.#remove(relationshipKey(row.rel), rev);
+      return { revision: revisionOf(rev), deleted: chosen.length, more: rows.length > chosen.length };
+    });
+  }
+
+  /** The live rows matching a filter, in key order. */
+  #liveRows(filter: RelationshipFilter): Row[] {
     const now = this.#clock().getTime();
     const matches = filterMatcher(filter);
     const rows = [...this.#live.values()].filter((row) => this.#isLive(row, now) && matches(row.rel));
-    rows.sort((a, b) => compareSortKeys(sortKey(a.rel), sortKey(b.rel)));
-    const limit = options.limit ?? Infinity;
-    if (rows.length > limit && !options.allowPartial) throw tooManyToDelete(limit);
-    const chosen = rows.slice(0, limit);
-    const rev = this.#commit(options);
-    for (const row of chosen) this.#remove(relationshipKey(row.rel), rev);
-    return { revision: revisionOf(rev), deleted: chosen.length, more: rows.length > chosen.length };
+    return rows.sort((a, b) => compareSortKeys(sortKey(a.rel), sortKey(b.rel)));
   }
 
   async readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
@@ -184,25 +221,32 @@ export class MemoryStore implements Store {
 
   async importRelationships(
     relationships: Iterable<Relationship> | AsyncIterable<Relationship>,
-    options: { metadata?: Readonly<Record<string, unknown>> } = {},
+    options: { metadata?: Readonly<Record<string, unknown>>; guard?: SchemaGuard } = {},
   ): Promise<{ revision: Revision; count: number }> {
-    const now = this.#clock().getTime();
+    // Staged first: the stream is read outside the serialization, so a slow client blocks no writer.
     const batch: Relationship[] = [];
     const seen = new Set<string>();
     for await (const r of relationships) {
       const key = relationshipKey(r);
-      const old = this.#live.get(key);
-      if (seen.has(key) || (old && this.#isLive(old, now))) throw alreadyExists(r);
+      if (seen.has(key)) throw alreadyExists(r);
       seen.add(key);
       batch.push(r);
     }
-    const rev = this.#commit(options);
-    for (const r of batch) {
-      const key = relationshipKey(r);
-      this.#remove(key, rev);
-      this.#insert(key, r, rev);
-    }
-    return { revision: revisionOf(rev), count: batch.length };
+    return this.#exclusive(() => {
+      options.guard?.(this.#currentSchema());
+      const now = this.#clock().getTime();
+      for (const r of batch) {
+        const old = this.#live.get(relationshipKey(r));
+        if (old && this.#isLive(old, now)) throw alreadyExists(r);
+      }
+      const rev = this.#commit(options);
+      for (const r of batch) {
+        const key = relationshipKey(r);
+        this.#remove(key, rev);
+        this.#insert(key, r, rev);
+      }
+      return { revision: revisionOf(rev), count: batch.length };
+    });
   }
 
   async changes(after: Revision, options: { limit?: number } = {}): Promise<readonly ChangeSet[]> {
@@ -229,10 +273,22 @@ export class MemoryStore implements Store {
     }));
   }
 
-  async writeSchema(text: string): Promise<Revision> {
-    const rev = this.#commit({ schemaChanged: true });
-    this.#schemas.push({ revision: rev, text });
-    return revisionOf(rev);
+  async writeSchema(text: string, options: { guard?: SchemaChangeGuard } = {}): Promise<Revision> {
+    return this.#exclusive(async () => {
+      // Other tenants may commit while the guard reads (the counter is shared): cursors name the head seen first.
+      const at = revisionOf(this.#counter.head);
+      await options.guard?.(this.#currentSchema(), async (filter, o) => {
+        validateLimit(o.limit);
+        const after = o.cursor ? decodeCursor(o.cursor, at) : null;
+        const rows = this.#liveRows(filter).map((r) => r.rel);
+        const rest = after ? rows.filter((r) => compareSortKeys(sortKey(r), after) > 0) : rows;
+        const page = rest.slice(0, o.limit);
+        return { relationships: page, cursor: rest.length > page.length ? encodeCursor(at, sortKey(page[page.length - 1]!)) : null };
+      });
+      const rev = this.#commit({ schemaChanged: true });
+      this.#schemas.push({ revision: rev, text });
+      return revisionOf(rev);
+    });
   }
 
   async readSchema(revision: Revision): Promise<{ text: string; revision: Revision } | null> {

@@ -32,5 +32,12 @@ export function mapDriverError(e: unknown): WardenError {
     return new WardenError('UNAVAILABLE', 'the datastore is unavailable; try again shortly', { cause: e });
   }
   if (code === '23505') return new WardenError('ALREADY_EXISTS', 'a relationship being created already exists', { cause: e });
+  if (code === '57014') {
+    return new WardenError('UNAVAILABLE', 'the datastore statement ran past its time limit (a write may hold the writer lock only so long) and nothing was written', { cause: e });
+  }
+  // Text PostgreSQL cannot store (NUL, unpaired surrogates): the request's fault, not ours.
+  if (code === '22P05' || code === '22021') {
+    return new WardenError('INVALID_ARGUMENT', 'a value contains a character that cannot be stored (such as \\u0000)', { cause: e });
+  }
   return new WardenError('INTERNAL', 'the datastore failed to answer', { cause: e });
 }

@@ -70,6 +70,29 @@ const MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0003_hardening': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`alter table warden_tenants add column deleting boolean not null default false`,
+        sql`create unlogged table warden_import_staging (
+          import_id text not null,
+          staged_at timestamptz not null default clock_timestamp(),
+          resource_type text collate "C" not null,
+          resource_id text collate "C" not null,
+          relation text collate "C" not null,
+          subject_type text collate "C" not null,
+          subject_id text collate "C" not null,
+          subject_relation text collate "C" not null,
+          caveat_name text,
+          caveat_context jsonb,
+          expires_at timestamptz
+        )`,
+        sql`create index warden_import_staging_id on warden_import_staging (import_id)`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

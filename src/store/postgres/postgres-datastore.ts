@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { WardenError } from '../../errors/error-code.js';
+import { AccessFeed } from '../access-feed.js';
+import { listenForAccessChanges } from './access-listener.js';
 import { revisionOf, DEFAULT_MAX_UPDATES } from '../store.js';
 import type { Datastore, GcResult } from '../datastore.js';
 import { lockDirectory } from './dir-lock.js';
@@ -10,6 +12,7 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import { PostgresAccess } from './postgres-access.js';
 import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
 import type { Database } from './tables.js';
+import { DEFAULT_LOCK_LIMITS, sessionSettings, type LockLimits } from './write-lock.js';
 
 /** Options shared by the Postgres and PGlite datastores. */
 export interface PostgresDatastoreOptions {
@@ -17,6 +20,8 @@ export interface PostgresDatastoreOptions {
   readonly maxUpdates?: number;
   /** The clock expiration is judged by; the database's `now()` when absent. */
   readonly clock?: () => Date;
+  /** How long a writer may wait for, and hold, the writer lock (default 30 s each). */
+  readonly locks?: Partial<LockLimits>;
 }
 
 // bigint (int8) columns come back as text; revisions are decimal strings throughout.
@@ -34,26 +39,36 @@ export class PostgresDatastore implements Datastore {
   readonly access: PostgresAccess;
   #release: (() => void) | null = null;
 
-  private constructor(db: Kysely<Database>, replica: Kysely<Database> | null, options: PostgresDatastoreOptions, batchSize: number) {
+  readonly #feed: AccessFeed;
+
+  private constructor(db: Kysely<Database>, replica: Kysely<Database> | null, options: PostgresDatastoreOptions, batchSize: number, feed: AccessFeed) {
     this.#db = db;
     this.#replica = replica;
-    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize };
-    this.access = new PostgresAccess(db);
+    const locks = { ...DEFAULT_LOCK_LIMITS, ...options.locks };
+    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks };
+    this.#feed = feed;
+    this.access = new PostgresAccess(db, locks, feed);
   }
 
   /** Connects to PostgreSQL at `url`, and to an optional read replica. */
   static postgres(url: string, options: PostgresDatastoreOptions & { readReplicaUrl?: string; poolSize?: number } = {}): PostgresDatastore {
+    const locks = { ...DEFAULT_LOCK_LIMITS, ...options.locks };
     const pool = (u: string): pg.Pool => {
       const p = new pg.Pool({ connectionString: u, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
       // A client losing its server must not crash the process: its query fails (UNAVAILABLE),
       // the pool drops it, and the next query connects afresh.
       p.on('error', () => {});
-      p.on('connect', (client) => client.on('error', () => {}));
+      p.on('connect', (client) => {
+        client.on('error', () => {});
+        client.query(sessionSettings(locks)).catch(() => {});
+      });
       return p;
     };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(url) }) });
     const replica = options.readReplicaUrl ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(options.readReplicaUrl) }) }) : null;
-    return new PostgresDatastore(db, replica, options, 1000);
+    // Other servers on the same database revoke keys and delete tenants too: hear of it at once.
+    const feed: AccessFeed = new AccessFeed(() => listenForAccessChanges(url, feed));
+    return new PostgresDatastore(db, replica, options, 1000, feed);
   }
 
   /** Opens (creating if needed) an embedded PGlite database in `dir`, or in memory for `memory://`. */
@@ -66,7 +81,9 @@ export class PostgresDatastore implements Datastore {
     try {
       const client = inMemory ? new PGlite() : new PGlite(dir);
       await client.waitReady;
-      const ds = new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200);
+      await client.exec(sessionSettings({ ...DEFAULT_LOCK_LIMITS, ...options.locks }));
+      // One process owns the directory (the lock), so this process's own changes are all there are.
+      const ds = new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200, new AccessFeed());
       ds.#release = release;
       return ds;
     } catch (e) {
@@ -159,6 +176,8 @@ export class PostgresDatastore implements Datastore {
           delete from warden_transactions where id in (select id from warden_transactions where id < ${watermark} limit ${batch})`.execute(this.#db);
         if (Number(r.numAffectedRows ?? 0n) < batch) break;
       }
+      // Rows staged by imports that never finished (a crashed server): no import runs for an hour.
+      await sql`delete from warden_import_staging where staged_at < clock_timestamp() - interval '1 hour'`.execute(this.#db);
       const now = await sql<{ value: string }>`
         update warden_metadata set value = greatest(value::bigint, ${watermark}::bigint)::text
         where key = 'gc_watermark' returning value`.execute(this.#db);
@@ -169,6 +188,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async close(): Promise<void> {
+    this.#feed.close();
     try {
       await this.#db.destroy();
       await this.#replica?.destroy();

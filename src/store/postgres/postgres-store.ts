@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { WardenError } from '../../errors/error-code.js';
 import type { Relationship } from '../../model/relationship.js';
@@ -9,6 +10,7 @@ import {
   encodeCursor,
   preconditionFailed,
   sortKey,
+  tenantGone,
   tooManyToDelete,
   validateLimit,
   validateUpdates,
@@ -22,15 +24,19 @@ import {
   type RelationshipFilter,
   type RelationshipUpdate,
   type Revision,
+  type SchemaChangeGuard,
+  type SchemaGuard,
   type SnapshotReader,
   type Store,
+  type StoredSchema,
   type WriteOptions,
 } from '../store.js';
 import { mapDriverError } from './driver-errors.js';
 import type { Database, RelationshipsTable } from './tables.js';
+import { takeWriteLock, type HeldLock, type LockLimits } from './write-lock.js';
 
-/** Writers take this advisory lock, so revisions are assigned in commit order. */
-const WRITE_LOCK = 0x77617264;
+/** The revision the cursors of reads inside a write name: they page over live rows, not a snapshot. */
+const LIVE = revisionOf(0);
 
 type Db = Kysely<Database>;
 type Row = Pick<
@@ -63,6 +69,8 @@ export interface PostgresStoreContext {
   readonly batchSize: number;
   /** The clock expiration is judged by; null for the database's own `now()`. */
   readonly clock: (() => Date) | null;
+  /** How long a writer may wait for, and hold, the writer lock. */
+  readonly locks: LockLimits;
 }
 
 /**
@@ -157,38 +165,62 @@ export class PostgresStore implements Store {
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.#now())]));
   }
 
-  /** Runs `fn` in a write transaction holding the writer lock, with a new revision recorded. */
+  /**
+   * Runs a write transaction holding the writer lock (bounded in wait and hold time), refusing it
+   * if the tenant is gone, with a new revision recorded: `before` checks, `apply` changes.
+   */
   async #write<T>(
     options: { metadata?: Readonly<Record<string, unknown>> | undefined; schemaChanged?: boolean },
-    before: (trx: Transaction<Database>) => Promise<void>,
-    apply: (trx: Transaction<Database>, revision: Revision) => Promise<T>,
+    before: (trx: Transaction<Database>, lock: HeldLock) => Promise<void>,
+    apply: (trx: Transaction<Database>, revision: Revision, lock: HeldLock) => Promise<T>,
   ): Promise<T> {
     return this.#run(() =>
       this.#ctx.db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
-        await before(trx);
+        // Tenant deletion takes the same lock, so a write either commits before it (and is deleted with the tenant) or sees it.
+        const lock = await takeWriteLock(trx, this.#ctx.locks, this.#tenant);
+        if (!lock.tenantLive) throw tenantGone(this.#tenant);
+        await before(trx, lock);
+        lock.check();
         const tx = await trx
           .insertInto('warden_transactions')
           .values({ tenant: this.#tenant, metadata: options.metadata ? JSON.stringify(options.metadata) : null, schema_changed: options.schemaChanged ?? false })
           .returning(sql<string>`id::text`.as('id'))
           .executeTakeFirstOrThrow();
-        return apply(trx, revisionOf(tx.id));
+        return apply(trx, revisionOf(tx.id), lock);
       }),
     );
   }
 
+  /** The newest schema version, read inside a write. */
+  async #currentSchema(trx: Transaction<Database>): Promise<StoredSchema | null> {
+    const row = await trx
+      .selectFrom('warden_schemas')
+      .select(['text', sql<string>`revision::text`.as('rev')])
+      .where('tenant', '=', this.#tenant)
+      .orderBy('revision', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { text: row.text, revision: revisionOf(row.rev) } : null;
+  }
+
+  async #guard(trx: Transaction<Database>, guard: SchemaGuard | undefined): Promise<void> {
+    if (guard) guard(await this.#currentSchema(trx));
+  }
+
   async write(updates: readonly RelationshipUpdate[], options: WriteOptions = {}): Promise<Revision> {
-    validateUpdates(updates, this.#ctx.maxUpdates);
-    for (const p of options.preconditions ?? []) validateFilter(p.filter);
+    validateUpdates(updates, this.#ctx.maxUpdates, options.preconditions);
     return this.#write(
       options,
-      async (trx) => {
+      async (trx, lock) => {
+        await this.#guard(trx, options.guard);
         for (const [i, p] of (options.preconditions ?? []).entries()) {
+          lock.check();
           const found = await this.#live(trx, p.filter).select(sql`1`.as('one')).limit(1).executeTakeFirst();
           if ((found !== undefined) !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
         }
         const creates = updates.filter((u) => u.operation === 'create').map((u) => u.relationship);
         for (let i = 0; i < creates.length; i += this.#ctx.batchSize) {
+          lock.check();
           const batch = creates.slice(i, i + this.#ctx.batchSize);
           const existing = await trx
             .selectFrom('warden_relationships')
@@ -202,12 +234,13 @@ export class PostgresStore implements Store {
           if (existing) throw alreadyExists(toRelationship(existing));
         }
       },
-      async (trx, revision) => {
-        await this.#end(trx, updates.map((u) => u.relationship), revision);
+      async (trx, revision, lock) => {
+        await this.#end(trx, updates.map((u) => u.relationship), revision, lock);
         await this.#insert(
           trx,
           updates.filter((u) => u.operation !== 'delete').map((u) => u.relationship),
           revision,
+          lock,
         );
         return revision;
       },
@@ -215,8 +248,9 @@ export class PostgresStore implements Store {
   }
 
   /** Ends the live versions (expired or not) of these relationships at `revision`. */
-  async #end(trx: Transaction<Database>, rels: readonly Relationship[], revision: Revision): Promise<void> {
+  async #end(trx: Transaction<Database>, rels: readonly Relationship[], revision: Revision, lock: HeldLock): Promise<void> {
     for (let i = 0; i < rels.length; i += this.#ctx.batchSize) {
+      lock.check();
       const batch = rels.slice(i, i + this.#ctx.batchSize);
       await trx
         .updateTable('warden_relationships')
@@ -228,27 +262,13 @@ export class PostgresStore implements Store {
     }
   }
 
-  async #insert(trx: Transaction<Database>, rels: readonly Relationship[], revision: Revision): Promise<void> {
+  async #insert(trx: Transaction<Database>, rels: readonly Relationship[], revision: Revision, lock: HeldLock): Promise<void> {
     for (let i = 0; i < rels.length; i += this.#ctx.batchSize) {
+      lock.check();
       const batch = rels.slice(i, i + this.#ctx.batchSize);
       await trx
         .insertInto('warden_relationships')
-        .values(
-          batch.map((r) => ({
-            tenant: this.#tenant,
-            resource_type: r.resource.type,
-            resource_id: r.resource.id,
-            relation: r.relation,
-            subject_type: r.subject.type,
-            subject_id: r.subject.id,
-            subject_relation: r.subject.relation,
-            caveat_name: r.caveat?.name ?? null,
-            caveat_context: r.caveat?.context ? JSON.stringify(r.caveat.context) : null,
-            expires_at: r.expiresAt,
-            created_rev: revision,
-            deleted_rev: null,
-          })),
-        )
+        .values(batch.map((r) => ({ tenant: this.#tenant, ...relationshipRow(r), created_rev: revision, deleted_rev: null })))
         .execute();
     }
   }
@@ -273,8 +293,8 @@ export class PostgresStore implements Store {
           victims = victims.slice(0, options.limit);
         }
       },
-      async (trx, rev) => {
-        await this.#end(trx, victims, rev);
+      async (trx, rev, lock) => {
+        await this.#end(trx, victims, rev, lock);
         return rev;
       },
     );
@@ -297,38 +317,50 @@ export class PostgresStore implements Store {
 
   async importRelationships(
     relationships: Iterable<Relationship> | AsyncIterable<Relationship>,
-    options: { metadata?: Readonly<Record<string, unknown>> } = {},
+    options: { metadata?: Readonly<Record<string, unknown>>; guard?: SchemaGuard } = {},
   ): Promise<{ revision: Revision; count: number }> {
+    // The stream is staged first, in short statements that hold no lock, so a slow client stalls
+    // nobody; the writer lock is then held only for one set-based insert.
+    const importId = randomUUID();
+    const db = this.#ctx.db;
     let count = 0;
-    const revision = await this.#write(
-      options,
-      async () => {},
-      async (trx, rev) => {
-        let batch: Relationship[] = [];
-        const flush = async (): Promise<void> => {
-          if (!batch.length) return;
-          // An expired live version of the same key is ended first; a current one makes the insert fail (ALREADY_EXISTS).
-          await trx
-            .updateTable('warden_relationships')
-            .set({ deleted_rev: rev })
-            .where('tenant', '=', this.#tenant)
-            .where('deleted_rev', 'is', null)
-            .where('expires_at', '<=', this.#now())
-            .where(keyIn(batch))
-            .execute();
-          await this.#insert(trx, batch, rev);
-          count += batch.length;
-          batch = [];
-        };
-        for await (const r of relationships) {
-          batch.push(r);
-          if (batch.length >= this.#ctx.batchSize) await flush();
-        }
-        await flush();
-        return rev;
-      },
-    );
-    return { revision, count };
+    try {
+      let batch: Relationship[] = [];
+      const flush = async (): Promise<void> => {
+        if (!batch.length) return;
+        const rows = batch.map((r) => ({ import_id: importId, ...relationshipRow(r) }));
+        await this.#run(() => db.insertInto('warden_import_staging').values(rows).execute());
+        count += batch.length;
+        batch = [];
+      };
+      for await (const r of relationships) {
+        batch.push(r);
+        if (batch.length >= this.#ctx.batchSize) await flush();
+      }
+      await flush();
+      const revision = await this.#write(
+        options,
+        (trx) => this.#guard(trx, options.guard),
+        async (trx, rev, lock) => {
+          // An expired live version of a staged key is ended first; a current one makes the insert fail (ALREADY_EXISTS).
+          await sql`
+            update warden_relationships r set deleted_rev = ${rev}
+            from warden_import_staging s
+            where s.import_id = ${importId} and r.tenant = ${this.#tenant} and r.deleted_rev is null and r.expires_at <= ${this.#now()}
+              and (r.resource_type, r.resource_id, r.relation, r.subject_type, r.subject_id, r.subject_relation)
+                = (s.resource_type, s.resource_id, s.relation, s.subject_type, s.subject_id, s.subject_relation)`.execute(trx);
+          lock.check();
+          await sql`
+            insert into warden_relationships (tenant, ${sql.join(REL_COLUMNS.map((c) => sql.ref(c)))}, created_rev, deleted_rev)
+            select ${this.#tenant}, ${sql.join(REL_COLUMNS.map((c) => sql.ref(c)))}, ${rev}, null
+            from warden_import_staging where import_id = ${importId}`.execute(trx);
+          return rev;
+        },
+      );
+      return { revision, count };
+    } finally {
+      await db.deleteFrom('warden_import_staging').where('import_id', '=', importId).execute().catch(() => {});
+    }
   }
 
   async changes(after: Revision, options: { limit?: number } = {}): Promise<readonly ChangeSet[]> {
@@ -365,15 +397,31 @@ export class PostgresStore implements Store {
     });
   }
 
-  async writeSchema(text: string): Promise<Revision> {
+  async writeSchema(text: string, options: { guard?: SchemaChangeGuard } = {}): Promise<Revision> {
+    const guard = options.guard;
     return this.#write(
       { schemaChanged: true },
-      async () => {},
+      async (trx, lock) => {
+        if (guard) await guard(await this.#currentSchema(trx), (filter, o) => this.#livePage(trx, filter, o, lock));
+      },
       async (trx, revision) => {
         await trx.insertInto('warden_schemas').values({ tenant: this.#tenant, revision, text }).execute();
         return revision;
       },
     );
+  }
+
+  /** One page of the live relationships matching a filter, read inside a write, in key order. */
+  async #livePage(trx: Transaction<Database>, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }, lock: HeldLock): Promise<ReadPage> {
+    validateFilter(filter);
+    validateLimit(options.limit);
+    lock.check();
+    const after = options.cursor ? decodeCursor(options.cursor, LIVE) : null;
+    let q = this.#live(trx, filter).select(REL_COLUMNS);
+    if (after) q = q.where(sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) > (${sql.join(after)})`);
+    const rows = (await q.orderBy(KEY_ORDER).limit(options.limit + 1).execute()).map(toRelationship);
+    const page = rows.slice(0, options.limit);
+    return { relationships: page, cursor: rows.length > page.length ? encodeCursor(LIVE, sortKey(page[page.length - 1]!)) : null };
   }
 
   async readSchema(revision: Revision): Promise<{ text: string; revision: Revision } | null> {
@@ -429,6 +477,21 @@ function applyFilter<Q extends SelectQueryBuilder<Database, 'warden_relationship
 function keyIn(rels: readonly Relationship[]): RawBuilder<boolean> {
   const tuples = rels.map((r) => sql`(${sql.join(sortKey(r))})`);
   return sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) in (${sql.join(tuples)})`;
+}
+
+/** The columns of a relationship row (without tenant and revisions). */
+function relationshipRow(r: Relationship) {
+  return {
+    resource_type: r.resource.type,
+    resource_id: r.resource.id,
+    relation: r.relation,
+    subject_type: r.subject.type,
+    subject_id: r.subject.id,
+    subject_relation: r.subject.relation,
+    caveat_name: r.caveat?.name ?? null,
+    caveat_context: r.caveat?.context ? JSON.stringify(r.caveat.context) : null,
+    expires_at: r.expiresAt,
+  };
 }
 
 function toRelationship(row: Row): Relationship {

@@ -15,9 +15,8 @@ export interface TransactionsTable {
   schema_changed: ColumnType<boolean, boolean | undefined, never>;
 }
 
-/** Every version of every relationship: live from created_rev until deleted_rev (null: still live). */
-export interface RelationshipsTable {
-  tenant: string;
+/** The columns of one relationship, wherever it is kept. */
+export interface RelationshipColumns {
   resource_type: string;
   resource_id: string;
   relation: string;
@@ -27,6 +26,11 @@ export interface RelationshipsTable {
   caveat_name: string | null;
   caveat_context: ColumnType<unknown, string | null, never> | null;
   expires_at: Date | null;
+}
+
+/** Every version of every relationship: live from created_rev until deleted_rev (null: still live). */
+export interface RelationshipsTable extends RelationshipColumns {
+  tenant: string;
   created_rev: ColumnType<string, string, never>;
   deleted_rev: string | null;
 }
@@ -38,10 +42,17 @@ export interface SchemasTable {
   text: string;
 }
 
-/** Tenants. */
+/** Tenants. A tenant being deleted keeps its name (not free yet) until its data is gone. */
 export interface TenantsTable {
   name: string;
   created_at: ColumnType<Date, never, never>;
+  deleting: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** Relationships of imports in progress, staged outside the writer lock. */
+export interface ImportStagingTable extends RelationshipColumns {
+  import_id: string;
+  staged_at: ColumnType<Date, never, never>;
 }
 
 /** API keys: only the hash of each secret. */
@@ -63,4 +74,5 @@ export interface Database {
   warden_transactions: TransactionsTable;
   warden_relationships: RelationshipsTable;
   warden_schemas: SchemasTable;
+  warden_import_staging: ImportStagingTable;
 }
