@@ -12,7 +12,7 @@ import { BENCH_SCHEMA, generateDataset, random } from './dataset.js';
  * core answers per second over a generated graph, with latency percentiles. No network, no
  * database: this measures the evaluator alone.
  *
- *   npm run bench -- [seconds per phase, default 5]
+ *   npm run bench:engine -- [seconds per phase, default 5]
  */
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);

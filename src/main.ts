@@ -4,6 +4,7 @@ import { UsageError } from './cli/api-client.js';
 import { isServiceError, paint, serviceErrorLine } from './cli/cli-support.js';
 import { WardenError } from './errors/error-code.js';
 import { registerAdmin } from './cli/admin-commands.js';
+import { registerBench } from './cli/bench-command.js';
 import { registerKeys } from './cli/keys-command.js';
 import { registerQueries } from './cli/query-commands.js';
 import { registerTuples } from './cli/tuple-commands.js';
@@ -16,6 +17,8 @@ export function buildProgram(): Command {
   const program = new Command('warden')
     .description('Warden: a Zanzibar-style relationship-based authorization engine')
     .version('0.1.0')
+    // A subcommand's options are its own (`warden bench dataset --out` is not `warden bench --out`).
+    .enablePositionalOptions()
     // A usage mistake is one `warden:` line (the help is a --help away), like every other error.
     .configureOutput({ outputError: (str, write) => write(`${paint('red', 'warden:', process.stderr)} ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
     .exitOverride();
@@ -26,6 +29,7 @@ export function buildProgram(): Command {
   registerAdmin(program);
   registerTuples(program);
   registerQueries(program);
+  registerBench(program);
   return program;
 }
 
