@@ -35,6 +35,9 @@ import { mapDriverError } from './driver-errors.js';
 import type { Database, RelationshipsTable } from './tables.js';
 import { takeWriteLock, type HeldLock, type LockLimits } from './write-lock.js';
 
+/** Imports of at least this many relationships refresh the planner's statistics afterwards. */
+const ANALYZE_AFTER = 10_000;
+
 /** The revision the cursors of reads inside a write name: they page over live rows, not a snapshot. */
 const LIVE = revisionOf(0);
 
@@ -357,6 +360,9 @@ export class PostgresStore implements Store {
           return rev;
         },
       );
+      // A bulk load changes the table's shape: without fresh statistics the planner scans
+      // instead of using the indexes (a Check took 586 ms after a 1M import, 53 ms after ANALYZE).
+      if (count >= ANALYZE_AFTER) await this.#run(() => sql`analyze warden_relationships`.execute(db));
       return { revision, count };
     } finally {
       await db.deleteFrom('warden_import_staging').where('import_id', '=', importId).execute().catch(() => {});
