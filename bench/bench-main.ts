@@ -95,7 +95,11 @@ function target(o: BenchOptions): { host: string; port: number } {
 }
 
 /** Runs one scenario: starts what it must, loads, measures the echo baseline and the scenario, reports. */
-export async function runBench(o: BenchOptions, say: (s: string) => void = () => {}): Promise<{ report: BenchReport; failures: string[]; json: string; html: string }> {
+export async function runBench(
+  o: BenchOptions,
+  say: (s: string) => void = () => {},
+  progress?: (line: string) => void,
+): Promise<{ report: BenchReport; failures: string[]; json: string; html: string }> {
   if (!!o.serve === !!o.target) throw new Error('give exactly one of --serve DATASTORE (start a server) and --target HOST:PORT (use a running one)');
   const data = await ensureDataset(o, say);
   const warnings: string[] = [];
@@ -148,7 +152,11 @@ export async function runBench(o: BenchOptions, say: (s: string) => void = () =>
         const e = await startEchoProcess();
         started.push(e);
         say(`echo baseline: ${o.durationS} s, closed loop of ${concurrency}`);
-        const r = await runLoad({ ...base, target: { host: '127.0.0.1', port: e.port, tls: false, ca: null }, token: null, mode: { kind: 'closed', concurrency }, ops: echoOps(data.meta, o.seed), order: 'cycle' }, o.workers);
+        const r = await runLoad(
+          { ...base, target: { host: '127.0.0.1', port: e.port, tls: false, ca: null }, token: null, mode: { kind: 'closed', concurrency }, ops: echoOps(data.meta, o.seed), order: 'cycle' },
+          o.workers,
+          progress && ((t, n) => progress(`echo ${t}/${o.warmupS + o.durationS} s, ${n} calls/s`)),
+        );
         echo = { throughput: r.throughput, latency_ms: r.latency_ms, driver: r.driver };
         if (r.driver.saturated) warnings.push(`the driver was near saturation during the echo baseline (event loops ${r.driver.worker_elu.join(' / ')} busy): give it more --workers, or read ratio_to_echo as a lower bound`);
         await e.stop();
@@ -166,7 +174,7 @@ export async function runBench(o: BenchOptions, say: (s: string) => void = () =>
       say(`${o.scenario}: ${o.durationS} s after ${o.warmupS} s of warm-up, ${open ? `open loop at ${rate}/s` : `closed loop of ${concurrency}`}, ${o.connections} connections, ${o.workers} driver workers`);
       const before = server ? processStats(server.pid) : null;
       const t0 = performance.now();
-      result = await runLoad(job, o.workers);
+      result = await runLoad(job, o.workers, progress && ((t, n) => progress(`${o.scenario} ${t}/${o.warmupS + o.durationS} s, ${n} calls/s`)));
       const after = server ? processStats(server.pid) : null;
       if (before && after) {
         serverUse = { cpu_cores: Math.round(((after.cpuSeconds - before.cpuSeconds) / ((performance.now() - t0) / 1000)) * 100) / 100, rss_mb: after.rssMb, peak_rss_mb: after.peakRssMb };
@@ -174,6 +182,7 @@ export async function runBench(o: BenchOptions, say: (s: string) => void = () =>
       if (result.driver.saturated) {
         warnings.push(`the driver was near saturation (event loops ${result.driver.worker_elu.join(' / ')} busy${result.driver.late ? `, ${result.driver.late} calls could not start on time` : ''}): the figures may be the driver's limit, not the server's`);
       }
+      if (result.unfinished) warnings.push(`${result.unfinished} calls were still running when the measured time ended (their latency is in no figure): lengthen --duration or lower the load`);
       if (result.exhausted) warnings.push('the run used up its never-repeated calls before the end: raise the dataset size or lower the rate');
       if (Object.keys(result.errors).length) warnings.push(`calls failed: ${Object.entries(result.errors).map(([c, n]) => `${c} ${n}`).join(', ')}`);
       if (result.violations) warnings.push(`${result.violations} reads after a write did not see it (consistency violations)`);

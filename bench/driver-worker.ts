@@ -102,7 +102,9 @@ const toMono = (epochMs: number): number => epochMs - Date.now() + performance.n
 const monoMeasureFrom = toMono(measureFrom);
 const monoEnd = toMono(endAt);
 
+let unfinished = 0;
 function record(due: number, done: number, status: string, firstByteAt: number | null, count: number, found: number): void {
+  if (due < monoEnd && done > monoEnd) unfinished++;
   if (due < monoMeasureFrom || done > monoEnd) return;
   const us = Math.max(1, Math.round((done - due) * 1000));
   all.recordValue(us);
@@ -242,10 +244,17 @@ async function openLoop(rate: number): Promise<void> {
   await Promise.all(running);
 }
 
+// Progress for the live line: calls completed each second.
+let reported = 0;
+const ticker = setInterval(() => {
+  parentPort!.postMessage({ progress: ops - reported });
+  reported = ops;
+}, 1000);
 const elu0 = performance.eventLoopUtilization();
 if (job.mode.kind === 'closed') await closedLoop(job.mode.concurrency);
 else await openLoop(job.mode.rate);
 const elu = performance.eventLoopUtilization(elu0).utilization;
+clearInterval(ticker);
 for (const s of sessions) s.close();
 const result: WorkerResult = {
   histogram: hdr.encodeIntoCompressedBase64(all),
@@ -263,5 +272,6 @@ const result: WorkerResult = {
   late,
   exhausted,
   results,
+  unfinished,
 };
 parentPort!.postMessage(result);

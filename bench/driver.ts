@@ -34,6 +34,8 @@ export interface LoadResult {
   readonly distribution: readonly { readonly percentile: number; readonly ms: number }[];
   readonly driver: { readonly workers: number; readonly cpu_cores: number; readonly worker_elu: readonly number[]; readonly late: number; readonly saturated: boolean };
   readonly exhausted: boolean;
+  /** Calls due in the measured time that had not finished by its end (counted in no figure). */
+  readonly unfinished: number;
 }
 
 const ms = (us: number): number => Math.round(us) / 1000;
@@ -57,13 +59,19 @@ const PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100];
  * Runs a load job on `workers` worker threads, the job's connections and concurrency (or rate)
  * split between them, all starting together; merges what they measured.
  */
-export async function runLoad(job: Omit<LoadJob, 'worker' | 'startAt'>, workers: number, onSecond?: (ops: number) => void): Promise<LoadResult> {
+export async function runLoad(job: Omit<LoadJob, 'worker' | 'startAt'>, workers: number, onProgress?: (elapsedS: number, opsPerS: number) => void): Promise<LoadResult> {
   const split = (n: number, i: number): number => Math.floor(n / workers) + (i < n % workers ? 1 : 0);
   const startAt = Date.now() + 300;
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const url = new URL('./driver-worker.js', import.meta.url);
-  const progress = onSecond ? setInterval(() => onSecond(0), 1000) : null;
+  let recent = 0;
+  const progress = onProgress
+    ? setInterval(() => {
+        onProgress(Math.round((Date.now() - startAt) / 1000), recent);
+        recent = 0;
+      }, 1000)
+    : null;
   const results = await Promise.all(
     Array.from({ length: workers }, (_, i) => {
       const mode = job.mode.kind === 'closed' ? { kind: 'closed' as const, concurrency: Math.max(1, split(job.mode.concurrency, i)) } : { kind: 'open' as const, rate: job.mode.rate / workers };
@@ -71,7 +79,10 @@ export async function runLoad(job: Omit<LoadJob, 'worker' | 'startAt'>, workers:
       const ops = job.order === 'once' ? job.ops.filter((_, k) => k % workers === i) : job.ops;
       const w = new Worker(url, { workerData: { ...job, ops, mode, connections: Math.max(1, split(job.connections, i)), worker: i, startAt } satisfies LoadJob });
       return new Promise<WorkerResult>((resolve, reject) => {
-        w.once('message', (m: WorkerResult) => resolve(m));
+        w.on('message', (m: WorkerResult | { progress: number }) => {
+          if ('progress' in m) recent += m.progress;
+          else resolve(m);
+        });
         w.once('error', reject);
         w.once('exit', (code) => (code ? reject(new Error(`driver worker ${i} exited with ${code}`)) : undefined));
       });
@@ -119,6 +130,7 @@ export async function runLoad(job: Omit<LoadJob, 'worker' | 'startAt'>, workers:
       saturated: elu.some((e) => e > 0.9) || late > 0,
     },
     exhausted: results.some((r) => r.exhausted),
+    unfinished: sum((r) => r.unfinished),
   };
 }
 

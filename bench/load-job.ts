@@ -47,4 +47,6 @@ export interface WorkerResult {
   readonly late: number;
   readonly exhausted: boolean;
   readonly results: number;
+  /** Calls due in the measured time that finished after it (not in the figures). */
+  readonly unfinished: number;
 }

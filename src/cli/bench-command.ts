@@ -75,13 +75,24 @@ export function registerBench(program: Command): void {
     .option('--fail-if <rules>', 'with --compare: e.g. "p99>+20%,throughput<-10%"')
     .addHelpText(
       'after',
-      `\nScenarios:\n${SCENARIO_NAMES.map((s) => `  ${s}`).join('\n')}\n\nExamples:\n  $ warden bench check-hot --serve memory --duration 10s\n  $ warden bench check-zipf --serve postgres://postgres@127.0.0.1/bench --size 1m\n  $ warden bench check-cold --target 10.0.0.5:50051 --token $KEY --rate 500\n  $ warden bench check-hot --serve memory --compare base.json --fail-if "p99>+20%,throughput<-10%"\n  $ warden bench dataset --shape deep --size 1m --out ./deep-1m`,
+      `\nScenarios: ${SCENARIO_NAMES.join(', ')} (see the README's Benchmarks section).\n\nExamples:\n  $ warden bench check-hot --serve memory --duration 10s\n  $ warden bench check-zipf --serve postgres://postgres@127.0.0.1/bench --size 1m\n  $ warden bench check-cold --target warden.internal:50051 --token $KEY --rate 500\n  $ warden bench check-hot --serve memory --compare base.json --fail-if "p99>+20%,throughput<-10%"\n  $ warden bench dataset --shape deep --size 1m --out ./deep-1m`,
     )
     .action(async (scenario: string, f: BenchFlags) => {
       if (!SCENARIO_NAMES.includes(scenario)) throw new UsageError(`unknown scenario \`${scenario}\`: one of ${SCENARIO_NAMES.join(', ')}`);
       const { runBench } = await import('../../bench/bench-main.js');
       const { parseSize } = await import('../../bench/shapes.js');
-      const say = (s: string): void => void process.stderr.write(`${s}\n`);
+      // On a terminal, a live line (rewritten each second) shows the run's progress.
+      let live = false;
+      const say = (s: string): void => {
+        process.stderr.write(`${live ? '\r\x1b[K' : ''}${s}\n`);
+        live = false;
+      };
+      const progress = process.stderr.isTTY
+        ? (line: string): void => {
+            process.stderr.write(`\r\x1b[K${line}`);
+            live = true;
+          }
+        : undefined;
       let size: number;
       try {
         size = parseSize(f.size);
@@ -116,6 +127,7 @@ export function registerBench(program: Command): void {
           ...(f.failIf ? { failIf: f.failIf } : {}),
         },
         say,
+        progress,
       ).catch((e: unknown) => {
         if (e instanceof Error && /^(give exactly one|--target must|--fail-if)/.test(e.message)) throw new UsageError(e.message);
         throw e;
@@ -132,6 +144,7 @@ export function registerBench(program: Command): void {
     .option('--size <n>', '100k | 1m | 10m | a number', '100k')
     .option('--seed <n>', 'seed', whole('--seed', 0), 1)
     .requiredOption('--out <dir>', 'directory to write')
+    .addHelpText('after', '\nExample:\n  $ warden bench dataset --shape org --size 1m --out ./org-1m\n  $ warden bench check-zipf --serve memory --dataset ./org-1m')
     .action(async (f: { shape: 'org' | 'deep'; size: string; seed: number; out: string }) => {
       const { makeDataset } = await import('../../bench/bench-main.js');
       const { parseSize } = await import('../../bench/shapes.js');
