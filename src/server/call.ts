@@ -75,7 +75,11 @@ export function unary<Req, Res>(
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const { signal, done } = signalFor(call);
-    reply(method, log, signal, done, callback, async () => handler(wellFormed(call.request), { tenant: await authenticate(call, scope), signal }));
+    reply(method, log, signal, done, callback, async () => {
+      // Who is asking comes first: an unauthenticated caller learns nothing of its message.
+      const tenant = await authenticate(call, scope);
+      return handler(wellFormed(call.request), { tenant, signal });
+    });
   };
 }
 
@@ -95,9 +99,8 @@ export function serverStream<Req, Res>(
       if (!call.write(res)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
     };
     (async () => {
-      const request = wellFormed(call.request);
       const tenant = await authenticate(call, scope);
-      await handler(request, { tenant, signal }, send);
+      await handler(wellFormed(call.request), { tenant, signal }, send);
     })().then(
       () => {
         done();

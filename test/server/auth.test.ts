@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { status } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import t from 'tap';
 import { keyAuthenticate } from '../../src/server/auth.js';
 import { startServer } from '../../src/server/server.js';
@@ -42,6 +42,13 @@ t.test('tenants and API keys', async (t) => {
       details: /missing `authorization: Bearer <api key>`/,
     });
     await t.rejects(forged.permission.Check({ resource: obj('doc:plan'), permission: 'view', subject: subj('user:ann') }), { code: status.UNAUTHENTICATED, details: /not valid/ });
+    // An undecodable message from a caller without a key: told to authenticate, nothing about the message.
+    const raw = new Client(address, credentials.createInsecure());
+    const code = await new Promise<number>((resolve) =>
+      raw.makeUnaryRequest('/warden.v1.PermissionService/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0xff, 0xff, 0xff]), new Metadata(), (e) => resolve(e?.code ?? 0)),
+    );
+    raw.close();
+    t.equal(code, status.UNAUTHENTICATED);
   });
 
   await t.test("a key of tenant A can neither read nor write tenant B's data", async (t) => {
