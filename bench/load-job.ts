@@ -38,6 +38,7 @@ export interface WorkerResult {
   readonly items: number;
   readonly errors: Readonly<Record<string, number>>;
   readonly violations: number;
+  /** Writes whose read-after-write was made (mixed). */
   readonly writes: number;
   /** Per measured second: calls completed, errors, and that second's latency histogram. */
   readonly seconds: readonly { readonly ops: number; readonly errors: number; readonly histogram: string }[];
