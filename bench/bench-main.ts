@@ -205,6 +205,7 @@ export async function runBench(
         connections: o.connections,
         workers: o.workers,
         ...(o.scenario === 'batch-check' ? { items: o.items } : {}),
+        ...(o.serverArgs?.length ? { server_args: o.serverArgs.join(' ') } : {}),
       },
       result,
       import: imported,

@@ -237,6 +237,6 @@ async function resume(tenant: CallContext['tenant'], consistency: PbConsistency 
   } else {
     revision = await tenant.pick(toConsistency(consistency));
   }
-  const snap = { revision, schema: await tenant.schemaAt(revision), reader: tenant.store.snapshot(revision) };
+  const snap = await tenant.snapshotAt(revision);
   return { snap, limit, cursor, zookie: tenant.zookie(revision), scope: { tenant: tenant.name, revision, request: requestDigest(question) } };
 }

@@ -79,8 +79,13 @@ export class TenantState {
 
   /** A snapshot for a read: the revision picked for its consistency, the schema there, a reader. */
   async snapshot(c: Consistency): Promise<Snapshot & { revision: Revision }> {
-    const revision = await this.pick(c);
-    return { revision, schema: await this.schemaAt(revision), reader: this.store.snapshot(revision) };
+    return this.snapshotAt(await this.pick(c));
+  }
+
+  /** A snapshot at a revision already picked (a listing's cursor, say), with its cache key. */
+  async snapshotAt(revision: Revision): Promise<Snapshot & { revision: Revision }> {
+    const { schema, revision: schemaRevision } = await this.schemaVersionAt(revision);
+    return { revision, schema, reader: this.store.snapshot(revision), cacheKey: `${this.#datastoreId}\u0000${this.#tenant}\u0000${schemaRevision}\u0000${revision}` };
   }
 }
 

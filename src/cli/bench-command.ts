@@ -26,6 +26,7 @@ interface BenchFlags {
   size: string;
   seed: number;
   load?: boolean;
+  serverArgs?: string;
   duration: number;
   warmup: number;
   connections: number;
@@ -61,6 +62,7 @@ export function registerBench(program: Command): void {
     .option('--size <n>', 'dataset size when generating: 100k | 1m | 10m | a number', '100k')
     .option('--seed <n>', 'dataset and request seed', whole('--seed', 0), 1)
     .option('--load', 'with --target: load the dataset first (with --serve it always is)')
+    .option('--server-args <flags>', 'with --serve: extra flags for warden serve, e.g. "--cache-bytes 0"')
     .option('--duration <time>', 'measured time', seconds('--duration'), 10)
     .option('--warmup <time>', 'time before measuring', seconds('--warmup'), 2)
     .option('--connections <n>', 'HTTP/2 connections', whole('--connections'), 4)
@@ -113,6 +115,7 @@ export function registerBench(program: Command): void {
           size,
           seed: f.seed,
           load: !!f.load,
+          ...(f.serverArgs ? { serverArgs: f.serverArgs.split(/\s+/).filter(Boolean) } : {}),
           durationS: f.duration,
           warmupS: f.warmup,
           connections: f.connections,

@@ -27,6 +27,7 @@ interface ServeOptions {
   gcIntervalMs: number;
   maxLockMs: number;
   lockWaitMs: number;
+  cacheBytes: number;
 }
 
 const int = (flag: string) => (v: string): number => {
@@ -56,6 +57,7 @@ export function registerServe(program: Command): void {
     .option('--max-depth <n>', 'maximum dispatch depth', int('--max-depth'), 50)
     .option('--max-message-bytes <n>', 'largest gRPC message', int('--max-message-bytes'), 4 * 1024 * 1024)
     .option('--grace-ms <ms>', 'how long in-flight calls may finish on shutdown', int('--grace-ms'), 10_000)
+    .option('--cache-bytes <n>', 'memory for the in-process check cache shared by all requests (0: off)', int('--cache-bytes'), 64 * 1024 * 1024)
     .option('--max-lock-ms <ms>', 'longest one write may hold the writer lock (raise it for very large imports)', int('--max-lock-ms'), DEFAULT_LOCK_LIMITS.maxLockMs)
     .option('--lock-wait-ms <ms>', 'longest a write waits for the writer lock', int('--lock-wait-ms'), DEFAULT_LOCK_LIMITS.lockWaitMs)
     .option('--gc-window-ms <ms>', 'keep history this long', int('--gc-window-ms'), DEFAULT_GC_WINDOW_MS)
@@ -96,7 +98,7 @@ export function registerServe(program: Command): void {
       const server = await startServer(
         {
           datastore: ds,
-          engine: new Engine({ limits: { maxDepth: opts.maxDepth } }),
+          engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes }),
           authenticate: opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
           quantizationMs: opts.quantizationMs,
           maxMessageBytes: opts.maxMessageBytes,

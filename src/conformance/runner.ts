@@ -6,6 +6,7 @@ import type { SubjectSet } from '../engine/subject-set.js';
 import { WardenError } from '../errors/error-code.js';
 import { ELLIPSIS, WILDCARD_ID, relationshipKey, subjectKey, type Relationship, type SubjectRef } from '../model/relationship.js';
 import { TypeSystem } from '../schema/type-system.js';
+import { randomUUID } from 'node:crypto';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import type { Store } from '../store/store.js';
 import type { ExpectedSubject, ValidationDocument } from './validation-file.js';
@@ -30,6 +31,8 @@ export interface RunOptions {
   /** Also hold LookupResources, LookupSubjects and Expand to Check over every subject in the data. */
   readonly crossCheck?: boolean;
   readonly engine?: Engine;
+  /** Name each document's snapshot for the engine's check cache (each document its own key), so a cached engine caches. */
+  readonly cache?: boolean;
   /** The store to load into; a fresh MemoryStore by default. */
   readonly store?: () => Store | Promise<Store>;
 }
@@ -65,7 +68,7 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
       updates.set(relationshipKey(r), r);
     }
     const { revision } = await store.importRelationships(updates.values());
-    const snap: Snapshot = { schema, reader: store.snapshot(revision) };
+    const snap: Snapshot = { schema, reader: store.snapshot(revision), ...(options.cache ? { cacheKey: `conformance-${randomUUID()}` } : {}) };
 
     for (const { expect, assertion } of doc.assertions) {
       checks++;

@@ -9,6 +9,7 @@ import { FALSE, decide, type CaveatEvaluator, type Condition, type Decision } fr
 import { InProgress, type Dispatcher } from './dispatch/dispatcher.js';
 import { LocalDispatcher } from './dispatch/local-dispatcher.js';
 import { MemoDispatcher } from './dispatch/memo-dispatcher.js';
+import { CacheDispatcher, CheckCache } from './dispatch/cache-dispatcher.js';
 import { NodeBudget } from './expand/expand-computer.js';
 import type { ExpandNode } from './expand/expand-node.js';
 import { lookupResources } from './lookup/lookup-resources.js';
@@ -57,6 +58,11 @@ export interface FoundSubjects {
 export interface Snapshot {
   readonly schema: TypeSystem;
   readonly reader: SnapshotReader;
+  /**
+   * Names this exact snapshot (datastore, tenant, schema version, revision) for the shared check
+   * cache; absent, nothing is cached. Two snapshots with one key must answer alike.
+   */
+  readonly cacheKey?: string;
 }
 
 /**
@@ -70,9 +76,21 @@ export class Engine {
   /** One evaluator per schema, so each caveat is parsed and planned once. */
   readonly #evaluators = new WeakMap<TypeSystem, CaveatEvaluator>();
 
-  constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator } = {}) {
+  readonly #cache: CheckCache | null;
+
+  /**
+   * `cacheBytes` bounds the check cache shared by every request (0: none); it serves snapshots
+   * that carry a `cacheKey`.
+   */
+  constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator; cacheBytes?: number } = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    this.#cache = options.cacheBytes ? new CheckCache(options.cacheBytes) : null;
     this.#makeEvaluator = options.caveats ?? ((schema) => new CelCaveatEvaluator(schema, { maxCost: this.limits.maxCaveatCost }));
+  }
+
+  /** Hits and misses of the check cache, and its entries (null without one). */
+  get cacheStats(): { hits: number; misses: number; entries: number } | null {
+    return this.#cache ? { hits: this.#cache.hits, misses: this.#cache.misses, entries: this.#cache.size } : null;
   }
 
   #caveats(schema: TypeSystem): CaveatEvaluator {
@@ -87,7 +105,7 @@ export class Engine {
    */
   #prepare(snap: Snapshot, extras: RequestExtras): Snapshot {
     if (extras.context !== undefined) this.validateContext(extras.context);
-    if (extras.signal) snap = { schema: snap.schema, reader: new CancellableReader(snap.reader, extras.signal) };
+    if (extras.signal) snap = { ...snap, reader: new CancellableReader(snap.reader, extras.signal) };
     const extra = extras.contextualRelationships ?? [];
     if (!extra.length) return snap;
     if (extra.length > MAX_CONTEXTUAL_RELATIONSHIPS) {
@@ -101,6 +119,7 @@ export class Engine {
       if (seen.has(key)) throw invalidArgument(field, `\`${key}\` appears more than once`);
       seen.add(key);
     });
+    // Answers that depend on contextual relationships are this request's alone: no cache key.
     return { schema: snap.schema, reader: new ContextualReader(snap.reader, extra) };
   }
 
@@ -108,8 +127,24 @@ export class Engine {
     const budget = new NodeBudget(this.limits.maxExpandNodes);
     let scope: Scope;
     const local = new LocalDispatcher(() => scope, budget);
-    const dispatcher: Dispatcher = new MemoDispatcher(local);
-    scope = { schema: snap.schema, reader: snap.reader, dispatcher, limits: this.limits };
+    let reader = snap.reader;
+    let dispatcher: Dispatcher = local;
+    if (this.#cache && snap.cacheKey) {
+      // A relationship that expires changes the answer at the same revision as time passes: once
+      // a request has read one, it stores nothing more (what it stored before did not depend on it).
+      let sawExpiring = false;
+      const inner = snap.reader;
+      reader = {
+        revision: inner.revision,
+        query: async (f) => {
+          const rels = await inner.query(f);
+          if (!sawExpiring && rels.some((r) => r.expiresAt !== null)) sawExpiring = true;
+          return rels;
+        },
+      };
+      dispatcher = new CacheDispatcher(local, this.#cache, snap.cacheKey, () => !sawExpiring);
+    }
+    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits };
     return scope;
   }
 

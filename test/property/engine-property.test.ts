@@ -190,6 +190,10 @@ const seed = Number(process.env['WARDEN_PROPERTY_SEED'] ?? 20261127);
 
 t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas and data, seed ${seed})`, async (t) => {
   const engine = new Engine();
+  // The same questions through an engine with the shared check cache, each asked twice (the
+  // second answer served from the cache): it must answer exactly as the uncached one.
+  const cached = new Engine({ cacheBytes: 16 << 20 });
+  let scenarioNo = 0;
   let compared = 0;
   let imprecise = 0;
   await fc.assert(
@@ -200,6 +204,7 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
       rels.forEach((r) => schema.validateRelationship(r));
       const { revision } = await store.importRelationships(rels);
       const snap: Snapshot = { schema, reader: store.snapshot(revision) };
+      const keyed: Snapshot = { ...snap, cacheKey: `scenario-${scenarioNo++}` };
       for (const context of [{}, { flag: true }, { flag: false }]) {
         const want = expected(perms, tuples, context);
         for (const perm of ['viewer', 'editor', 'banned', 'perm0', 'perm1', 'perm2']) {
@@ -216,6 +221,10 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
                 if (got !== truth) throw new Error(`${where}: engine ${got}, brute force ${truth}`);
               } else imprecise++;
               if ((listed.get(doc) ?? 'no') !== got) throw new Error(`${where}: LookupResources ${listed.get(doc) ?? 'absent'}, Check ${got}`);
+              for (const round of ['computed', 'from the cache']) {
+                const c = (await cached.check(keyed, { resource: { type: 'doc', id: doc }, permission: perm, subject: { type: 'user', id: u, relation: '...' }, context })).decision.kind;
+                if (c !== got) throw new Error(`${where}: with the cache (${round}) ${c}, without ${got}`);
+              }
             }
           }
         }
@@ -224,4 +233,5 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
     { numRuns: runs, seed, endOnFailure: true },
   );
   t.ok(compared >= runs * 50, `${compared} answers compared (${imprecise} conditional where the caveats cancel out)`);
+  t.ok(cached.cacheStats!.hits > compared / 2, `the cache answered ${cached.cacheStats!.hits} subproblems`);
 });
