@@ -14,6 +14,9 @@ function noSchema() {
 /** Compiled schemas kept per tenant, by the revision they were written at. */
 const SCHEMA_CACHE = 8;
 
+/** Revisions whose schema version a tenant remembers. */
+const SCHEMA_AT_CACHE = 256;
+
 /**
  * What the API needs of one tenant: its store, its revision picker, and its compiled schema at
  * any revision (compiled once per schema version).
@@ -23,6 +26,7 @@ export class TenantState {
   readonly #datastoreId: string;
   readonly #picker: RevisionPicker;
   readonly #schemas = new Map<string, TypeSystem>();
+  readonly #schemaAt = new Map<Revision, StoredSchema>();
 
   readonly #tenant: string;
 
@@ -60,8 +64,16 @@ export class TenantState {
 
   /** The compiled schema at a revision and the revision that schema was written at. */
   async schemaVersionAt(revision: Revision): Promise<{ schema: TypeSystem; revision: Revision }> {
-    const found = await this.store.readSchema(revision);
-    if (!found) throw noSchema();
+    // The schema in force at a committed revision never changes, so it is read once per revision
+    // (requests at one quantized revision share it). A schema not written yet is not remembered.
+    let found = this.#schemaAt.get(revision);
+    if (!found) {
+      const read = await this.store.readSchema(revision);
+      if (!read) throw noSchema();
+      found = read;
+      this.#schemaAt.set(revision, found);
+      if (this.#schemaAt.size > SCHEMA_AT_CACHE) this.#schemaAt.delete(this.#schemaAt.keys().next().value!);
+    }
     return { schema: this.compiled(found), revision: found.revision };
   }
 

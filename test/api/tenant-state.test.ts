@@ -1,0 +1,32 @@
+import t from 'tap';
+import { TenantState } from '../../src/api/tenant-state.js';
+import { parseRelationship } from '../../src/model/relationship-syntax.js';
+import { MemoryDatastore } from '../../src/store/memory/memory-datastore.js';
+
+t.test('the schema in force at a revision is read once per revision, and never remembered before one is written', async (t) => {
+  const ds = new MemoryDatastore();
+  const tenant = new TenantState(ds, 'default', { quantizationMs: 0 });
+  let reads = 0;
+  const readSchema = tenant.store.readSchema.bind(tenant.store);
+  tenant.store.readSchema = (r) => (reads++, readSchema(r));
+  await t.rejects(tenant.snapshot({ mode: 'fully_consistent' }), { code: 'FAILED_PRECONDITION' });
+  const v1 = await tenant.store.writeSchema('definition user {}\ndefinition doc { relation viewer: user }');
+  const a = await tenant.snapshot({ mode: 'fully_consistent' });
+  t.equal(a.revision, v1, 'a schema written after a miss is seen');
+  const before = reads;
+  const b = await tenant.snapshot({ mode: 'fully_consistent' });
+  t.equal(reads, before, 'the same revision again: no read');
+  t.equal(b.schema, a.schema, 'and the same compiled schema');
+  t.equal(b.cacheKey, a.cacheKey);
+  const r2 = await tenant.store.write([{ operation: 'touch', relationship: parseRelationship('doc:a#viewer@user:ann') }]);
+  const c = await tenant.snapshot({ mode: 'fully_consistent' });
+  t.equal(c.revision, r2);
+  t.equal(reads, before + 1, 'a new revision reads once');
+  t.equal(c.schema, a.schema, 'the same schema version stays compiled once');
+  t.not(c.cacheKey, a.cacheKey, 'but the snapshot (and its cache key) is new');
+  const v2 = await tenant.store.writeSchema('definition user {}\ndefinition doc { relation viewer: user  relation editor: user }');
+  const d = await tenant.snapshot({ mode: 'fully_consistent' });
+  t.equal(d.revision, v2);
+  t.ok(d.schema.member('doc', 'editor'), 'a new schema version is compiled');
+  t.notOk(c.schema.member('doc', 'editor'), 'while the old revision keeps its own');
+});
