@@ -5,6 +5,7 @@ import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
 import { Engine } from '../engine/engine.js';
 import { WardenError } from '../errors/error-code.js';
 import { keyAuthenticate } from '../server/auth.js';
+import { DEFAULT_ADMISSION } from '../server/admission.js';
 import { insecureAuthenticate, startServer } from '../server/server.js';
 import { DEFAULT_GC_WINDOW_MS, DEFAULT_TENANT } from '../store/datastore.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
@@ -28,6 +29,8 @@ interface ServeOptions {
   maxLockMs: number;
   lockWaitMs: number;
   cacheBytes: number;
+  maxInFlight: number;
+  maxQueued: number;
 }
 
 const int = (flag: string) => (v: string): number => {
@@ -57,6 +60,8 @@ export function registerServe(program: Command): void {
     .option('--max-depth <n>', 'maximum dispatch depth', int('--max-depth'), 50)
     .option('--max-message-bytes <n>', 'largest gRPC message', int('--max-message-bytes'), 4 * 1024 * 1024)
     .option('--grace-ms <ms>', 'how long in-flight calls may finish on shutdown', int('--grace-ms'), 10_000)
+    .option('--max-in-flight <n>', 'calls run at once (admission control)', int('--max-in-flight'), DEFAULT_ADMISSION.maxInFlight)
+    .option('--max-queued <n>', 'calls that may wait for a turn; past that they are refused RESOURCE_EXHAUSTED', int('--max-queued'), DEFAULT_ADMISSION.maxQueued)
     .option('--cache-bytes <n>', 'memory for the in-process check cache shared by all requests (0: off)', int('--cache-bytes'), 64 * 1024 * 1024)
     .option('--max-lock-ms <ms>', 'longest one write may hold the writer lock (raise it for very large imports)', int('--max-lock-ms'), DEFAULT_LOCK_LIMITS.maxLockMs)
     .option('--lock-wait-ms <ms>', 'longest a write waits for the writer lock', int('--lock-wait-ms'), DEFAULT_LOCK_LIMITS.lockWaitMs)
@@ -101,6 +106,7 @@ export function registerServe(program: Command): void {
           engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes }),
           authenticate: opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
           quantizationMs: opts.quantizationMs,
+          admission: { maxInFlight: Math.max(1, opts.maxInFlight), maxQueued: opts.maxQueued },
           maxMessageBytes: opts.maxMessageBytes,
           ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),
           log: (e, method) => log('error', 'internal error', { method, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) }),

@@ -21,12 +21,15 @@ export class WardenError extends Error {
   readonly code: ErrorCode;
   /** The request field the error is about, e.g. `resource.object_type`, when there is one. */
   readonly field: string | undefined;
+  /** For an overloaded server: how long the caller should wait before retrying. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WardenError';
     this.code = code;
     this.field = options.field;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

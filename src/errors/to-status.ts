@@ -43,7 +43,10 @@ export interface MappedStatus {
 export function toStatus(e: unknown): MappedStatus {
   if (e instanceof WardenError) {
     const internal = e.code === 'INTERNAL';
-    return { error: withMetadata(STATUS[e.code], internal ? 'internal error' : e.message, e.field), internal };
+    const mapped = withMetadata(STATUS[e.code], internal ? 'internal error' : e.message, e.field);
+    // gRPC's retry advice, which grpc-js and other clients' retry policies honour.
+    if (e.retryAfterMs !== undefined) mapped.metadata!.set('grpc-retry-pushback-ms', String(e.retryAfterMs));
+    return { error: mapped, internal };
   }
   if (e instanceof SchemaError) return { error: withMetadata(status.INVALID_ARGUMENT, schemaMessage(e), 'schema'), internal: false };
   return { error: withMetadata(status.INTERNAL, 'internal error', undefined), internal: true };

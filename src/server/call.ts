@@ -2,6 +2,7 @@ import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritab
 import { WardenError } from '../errors/error-code.js';
 import { internalStatus, toStatus, type MappedStatus } from '../errors/to-status.js';
 import type { TenantState } from '../api/tenant-state.js';
+import type { Admission } from './admission.js';
 
 /** What a handler knows of its call: the tenant it acts for, and a signal for cancel and deadline. */
 export interface CallContext {
@@ -72,15 +73,27 @@ export function unary<Req, Res>(
   authenticate: Authenticate,
   log: ErrorLog,
   handler: (req: Req, ctx: CallContext) => Promise<Res>,
+  admission: Admission | null = null,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const { signal, done } = signalFor(call);
     reply(method, log, signal, done, callback, async () => {
       // Who is asking comes first: an unauthenticated caller learns nothing of its message.
       const tenant = await authenticate(call, scope);
-      return handler(wellFormed(call.request), { tenant, signal });
+      return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }));
     });
   };
+}
+
+/** Runs `fn` once admission control lets the call in (at once without it). */
+async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  if (!admission) return fn();
+  const release = await admission.enter(signal);
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
 }
 
 /** Wraps a server-streaming handler the same way; `send` waits when the client reads slowly. */
@@ -91,6 +104,7 @@ export function serverStream<Req, Res>(
   log: ErrorLog,
   handler: (req: Req, ctx: CallContext, send: (res: Res) => Promise<void>) => Promise<void>,
   maxMs = MAX_CALL_MS,
+  admission: Admission | null = null,
 ): (call: ServerWritableStream<Req, Res>) => void {
   return (call) => {
     const { signal, done } = signalFor(call, maxMs);
@@ -100,7 +114,7 @@ export function serverStream<Req, Res>(
     };
     (async () => {
       const tenant = await authenticate(call, scope);
-      await handler(wellFormed(call.request), { tenant, signal }, send);
+      await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }, send));
     })().then(
       () => {
         done();
@@ -121,10 +135,14 @@ export function clientStream<Req, Res>(
   authenticate: Authenticate,
   log: ErrorLog,
   handler: (requests: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
+  admission: Admission | null = null,
 ): (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const { signal, done } = signalFor(call);
-    reply(method, log, signal, done, callback, async () => handler(messages(call as never), { tenant: await authenticate(call, scope), signal }));
+    reply(method, log, signal, done, callback, async () => {
+      const tenant = await authenticate(call, scope);
+      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal }));
+    });
   };
 }
 

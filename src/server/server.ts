@@ -11,6 +11,7 @@ import { Tenants } from '../api/tenant-state.js';
 import { Engine } from '../engine/engine.js';
 import type { Datastore } from '../store/datastore.js';
 import { clientStream, MAX_WATCH_MS, serverStream, tolerantDeserializer, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
+import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
 import { loadApi } from './proto.js';
 
 /** Everything a server is made of. */
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly maxMessageBytes?: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly log: ErrorLog;
+  /** How many calls run at once and may wait (default 64 and 256); past that, RESOURCE_EXHAUSTED. */
+  readonly admission?: AdmissionLimits;
 }
 
 /** A started server. */
@@ -74,6 +77,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const { definition, v1 } = loadApi();
   const engine = options.engine ?? new Engine();
   const listings = new Listings();
+  const admission = new Admission(options.admission ?? DEFAULT_ADMISSION);
   const tenants = new Tenants(options.datastore, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
   const authenticate = options.authenticate(tenants);
   const unsubscribe = options.datastore.access.feed.subscribe((c) => {
@@ -91,12 +95,15 @@ export async function startServer(options: ServerOptions, address: string): Prom
     for (const [name, m] of Object.entries(methods)) {
       const fn = impls[service]![name]! as never;
       const method = `${service}.${name}`;
+      // Every call but Watch (long-lived by design) takes a turn under admission control.
       impl[name] =
         m.kind === 'unary'
-          ? unary(method, m.scope, authenticate, options.log, fn)
+          ? unary(method, m.scope, authenticate, options.log, fn, admission)
           : m.kind === 'client-stream'
-            ? clientStream(method, m.scope, authenticate, options.log, fn)
-            : serverStream(method, m.scope, authenticate, options.log, fn, m.kind === 'watch' ? MAX_WATCH_MS : undefined);
+            ? clientStream(method, m.scope, authenticate, options.log, fn, admission)
+            : m.kind === 'watch'
+              ? serverStream(method, m.scope, authenticate, options.log, fn, MAX_WATCH_MS)
+              : serverStream(method, m.scope, authenticate, options.log, fn, undefined, admission);
     }
     const definition = (v1[service] as unknown as { service: ServiceDefinition }).service;
     const tolerant = Object.fromEntries(

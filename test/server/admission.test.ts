@@ -1,0 +1,72 @@
+import { status } from '@grpc/grpc-js';
+import t from 'tap';
+import { Admission } from '../../src/server/admission.js';
+import { insecureAuthenticate, startServer } from '../../src/server/server.js';
+import { openDatastore } from '../../src/store/open-datastore.js';
+import type { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { apiClient, obj, relMsg, subj } from '../helpers/api-client.js';
+
+t.test('an overloaded server sheds calls at once instead of making every caller wait', async (t) => {
+  const ds = await openDatastore('memory');
+  const server = await startServer({ datastore: ds, authenticate: insecureAuthenticate(), quantizationMs: 0, log: () => {}, admission: { maxInFlight: 1, maxQueued: 1 } }, '127.0.0.1:0');
+  const api = apiClient(`127.0.0.1:${server.port}`);
+  t.teardown(async () => {
+    api.close();
+    await server.shutdown(500);
+  });
+  await api.schema.WriteSchema({ schema: 'definition user {}\ndefinition doc { relation viewer: user }' });
+  await api.relationship.Write({ updates: [{ operation: 'OPERATION_TOUCH', relationship: relMsg('doc:a#viewer@user:ann') }] });
+  // Every store read now takes 300 ms: a Check holds its turn that long.
+  const store = ds.store('default') as MemoryStore;
+  const snapshot = store.snapshot.bind(store);
+  let reads = 0;
+  store.snapshot = (rev) => {
+    const r = snapshot(rev);
+    return { revision: r.revision, query: async (f) => (reads++, await new Promise((res) => setTimeout(res, 300)), r.query(f)) };
+  };
+  const check = (deadlineMs = 10_000) => api.permission.Check({ consistency: { fully_consistent: true }, resource: obj('doc:a'), permission: 'viewer', subject: subj('user:ann') }, { deadline: Date.now() + deadlineMs });
+  const running = check();
+  await new Promise((r) => setTimeout(r, 50));
+  const waiting = check();
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  const refused = await check().then(
+    () => null,
+    (e: { code: number; details: string; metadata: { get(k: string): unknown[] } }) => e,
+  );
+  t.equal(refused?.code, status.RESOURCE_EXHAUSTED, 'the third call is refused');
+  t.ok(Date.now() - started < 200, 'at once');
+  t.match(refused!.details, /at capacity \(1 calls running, 1 waiting\)/);
+  t.equal(refused!.metadata.get('grpc-retry-pushback-ms')[0], '100', 'with retry advice');
+  t.equal((await running).permissionship, 'PERMISSIONSHIP_HAS_PERMISSION');
+  t.equal((await waiting).permissionship, 'PERMISSIONSHIP_HAS_PERMISSION', 'the waiting call ran in its turn');
+  // A waiting call whose caller gives up leaves the queue without running.
+  const readsBefore = reads;
+  const busy = check();
+  await new Promise((r) => setTimeout(r, 50));
+  await t.rejects(check(100), { code: status.DEADLINE_EXCEEDED });
+  await busy;
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(reads, readsBefore + 1, 'only the running call read the store: the abandoned one never ran');
+});
+
+t.test('admission: turns are first come, first served, and a release lets the next in', async (t) => {
+  const a = new Admission({ maxInFlight: 2, maxQueued: 2 });
+  const signal = new AbortController().signal;
+  const r1 = await a.enter(signal);
+  const r2 = await a.enter(signal);
+  const order: number[] = [];
+  const w3 = a.enter(signal).then((r) => (order.push(3), r));
+  const w4 = a.enter(signal).then((r) => (order.push(4), r));
+  await t.rejects(a.enter(signal), { code: 'RESOURCE_EXHAUSTED' });
+  t.same(a.load, { inFlight: 2, queued: 2 });
+  r1();
+  r1();
+  const r3 = await w3;
+  t.same(a.load, { inFlight: 2, queued: 1 }, 'a release twice frees one turn');
+  r2();
+  (await w4)();
+  r3();
+  t.same(order, [3, 4]);
+  t.same(a.load, { inFlight: 0, queued: 0 });
+});
