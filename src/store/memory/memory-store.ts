@@ -210,13 +210,8 @@ export class MemoryStore implements Store {
   }
 
   async readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
-    validateLimit(options.limit);
-    const after = options.cursor ? decodeCursor(options.cursor, revision) : null;
     const all = this.#query(filter, this.#parse(revision)).sort((a, b) => compareSortKeys(sortKey(a), sortKey(b)));
-    const rest = after ? all.filter((r) => compareSortKeys(sortKey(r), after) > 0) : all;
-    const page = rest.slice(0, options.limit);
-    const cursor = rest.length > page.length ? encodeCursor(revision, sortKey(page[page.length - 1]!)) : null;
-    return { relationships: page, cursor };
+    return pageOf(all, revision, options);
   }
 
   async importRelationships(
@@ -277,14 +272,7 @@ export class MemoryStore implements Store {
     return this.#exclusive(async () => {
       // Other tenants may commit while the guard reads (the counter is shared): cursors name the head seen first.
       const at = revisionOf(this.#counter.head);
-      await options.guard?.(this.#currentSchema(), async (filter, o) => {
-        validateLimit(o.limit);
-        const after = o.cursor ? decodeCursor(o.cursor, at) : null;
-        const rows = this.#liveRows(filter).map((r) => r.rel);
-        const rest = after ? rows.filter((r) => compareSortKeys(sortKey(r), after) > 0) : rows;
-        const page = rest.slice(0, o.limit);
-        return { relationships: page, cursor: rest.length > page.length ? encodeCursor(at, sortKey(page[page.length - 1]!)) : null };
-      });
+      await options.guard?.(this.#currentSchema(), async (filter, o) => pageOf(this.#liveRows(filter).map((r) => r.rel), at, o));
       const rev = this.#commit({ schemaChanged: true });
       this.#schemas.push({ revision: rev, text });
       return revisionOf(rev);
@@ -343,6 +331,15 @@ export class MemoryStore implements Store {
     }
     return out;
   }
+}
+
+/** One page of relationships already in key order, after a cursor issued at `revision`. */
+function pageOf(sorted: readonly Relationship[], revision: Revision, options: { limit: number; cursor?: string | null }): ReadPage {
+  validateLimit(options.limit);
+  const after = options.cursor ? decodeCursor(options.cursor, revision) : null;
+  const rest = after ? sorted.filter((r) => compareSortKeys(sortKey(r), after) > 0) : sorted;
+  const page = rest.slice(0, options.limit);
+  return { relationships: page, cursor: rest.length > page.length ? encodeCursor(revision, sortKey(page[page.length - 1]!)) : null };
 }
 
 function add<K, V>(m: Map<K, V[]>, key: K, v: V): void {

@@ -195,14 +195,15 @@ export class PostgresStore implements Store {
   }
 
   /** The newest schema version, read inside a write. */
-  async #currentSchema(trx: Transaction<Database>): Promise<StoredSchema | null> {
-    const row = await trx
-      .selectFrom('warden_schemas')
-      .select(['text', sql<string>`revision::text`.as('rev')])
-      .where('tenant', '=', this.#tenant)
-      .orderBy('revision', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+  #currentSchema(trx: Transaction<Database>): Promise<StoredSchema | null> {
+    return this.#schemaAsOf(trx, null);
+  }
+
+  /** The schema version in force at a revision (null: the newest). */
+  async #schemaAsOf(db: Db | Transaction<Database>, revision: Revision | null): Promise<StoredSchema | null> {
+    let q = db.selectFrom('warden_schemas').select(['text', sql<string>`revision::text`.as('rev')]).where('tenant', '=', this.#tenant);
+    if (revision !== null) q = q.where('revision', '<=', revision);
+    const row = await q.orderBy('revision', 'desc').limit(1).executeTakeFirst();
     return row ? { text: row.text, revision: revisionOf(row.rev) } : null;
   }
 
@@ -306,16 +307,8 @@ export class PostgresStore implements Store {
 
   async readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
     validateFilter(filter);
-    validateLimit(options.limit);
     parseRevision(revision);
-    const after = options.cursor ? decodeCursor(options.cursor, revision) : null;
-    return this.#run(async () => {
-      let q = this.#visible(await this.#reader(revision), filter, revision).select(REL_COLUMNS);
-      if (after) q = q.where(sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) > (${sql.join(after)})`);
-      const rows = (await q.orderBy(KEY_ORDER).limit(options.limit + 1).execute()).map(toRelationship);
-      const page = rows.slice(0, options.limit);
-      return { relationships: page, cursor: rows.length > page.length ? encodeCursor(revision, sortKey(page[page.length - 1]!)) : null };
-    });
+    return this.#run(async () => pageOf(this.#visible(await this.#reader(revision), filter, revision), revision, options));
   }
 
   async importRelationships(
@@ -420,29 +413,13 @@ export class PostgresStore implements Store {
   /** One page of the live relationships matching a filter, read inside a write, in key order. */
   async #livePage(trx: Transaction<Database>, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }, lock: HeldLock): Promise<ReadPage> {
     validateFilter(filter);
-    validateLimit(options.limit);
     lock.check();
-    const after = options.cursor ? decodeCursor(options.cursor, LIVE) : null;
-    let q = this.#live(trx, filter).select(REL_COLUMNS);
-    if (after) q = q.where(sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) > (${sql.join(after)})`);
-    const rows = (await q.orderBy(KEY_ORDER).limit(options.limit + 1).execute()).map(toRelationship);
-    const page = rows.slice(0, options.limit);
-    return { relationships: page, cursor: rows.length > page.length ? encodeCursor(LIVE, sortKey(page[page.length - 1]!)) : null };
+    return pageOf(this.#live(trx, filter), LIVE, options);
   }
 
   async readSchema(revision: Revision): Promise<{ text: string; revision: Revision } | null> {
     parseRevision(revision);
-    return this.#run(async () => {
-      const row = await this.#ctx.db
-        .selectFrom('warden_schemas')
-        .select(['text', sql<string>`revision::text`.as('rev')])
-        .where('tenant', '=', this.#tenant)
-        .where('revision', '<=', revision)
-        .orderBy('revision', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return row ? { text: row.text, revision: revisionOf(row.rev) } : null;
-    });
+    return this.#run(() => this.#schemaAsOf(this.#ctx.db, revision));
   }
 
   async close(): Promise<void> {
@@ -477,6 +454,17 @@ function applyFilter<Q extends SelectQueryBuilder<Database, 'warden_relationship
   if (f.subjectIds) out = out.where('subject_id', 'in', f.subjectIds) as Q;
   if (f.subjectRelation !== undefined) out = out.where('subject_relation', '=', f.subjectRelation) as Q;
   return out;
+}
+
+/** One page, in key order, of the rows a query selects, after a cursor issued at `revision`. */
+async function pageOf(base: SelectQueryBuilder<Database, 'warden_relationships', object>, revision: Revision, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
+  validateLimit(options.limit);
+  const after = options.cursor ? decodeCursor(options.cursor, revision) : null;
+  let q = base.select(REL_COLUMNS);
+  if (after) q = q.where(sql<boolean>`(resource_type, resource_id, relation, subject_type, subject_id, subject_relation) > (${sql.join(after)})`);
+  const rows = (await q.orderBy(KEY_ORDER).limit(options.limit + 1).execute()).map(toRelationship);
+  const page = rows.slice(0, options.limit);
+  return { relationships: page, cursor: rows.length > page.length ? encodeCursor(revision, sortKey(page[page.length - 1]!)) : null };
 }
 
 /** `(key columns) in ((...), (...))` for a batch of relationships. */
