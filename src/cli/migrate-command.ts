@@ -26,5 +26,5 @@ export function registerMigrate(program: Command): void {
 
 /** A datastore spec without its password, for printing. */
 export function redact(spec: string): string {
-  return spec.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
+  return spec.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@');
 }

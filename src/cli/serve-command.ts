@@ -1,12 +1,16 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { datastoreConfig } from '../config/datastore-config.js';
 import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
+import { RedisCheckCache } from '../cache/redis-check-cache.js';
 import { Engine } from '../engine/engine.js';
 import { WardenError } from '../errors/error-code.js';
 import { keyAuthenticate } from '../server/auth.js';
 import { DEFAULT_ADMISSION } from '../server/admission.js';
 import { insecureAuthenticate, startServer } from '../server/server.js';
+import { reportServing, superviseWorkers, workerSlot } from '../server/workers.js';
 import { DEFAULT_GC_WINDOW_MS, DEFAULT_TENANT } from '../store/datastore.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import { openDatastore } from '../store/open-datastore.js';
@@ -29,7 +33,12 @@ interface ServeOptions {
   maxLockMs: number;
   lockWaitMs: number;
   cacheBytes: number;
+  cacheRedis?: string;
+  cacheRedisTtlMs?: number;
+  cacheRedisTimeoutMs: number;
   maxInFlight: number;
+  workers?: number;
+  pgPoolSize: number;
   maxQueued: number;
 }
 
@@ -63,6 +72,11 @@ export function registerServe(program: Command): void {
     .option('--max-in-flight <n>', 'calls run at once (admission control)', int('--max-in-flight'), DEFAULT_ADMISSION.maxInFlight)
     .option('--max-queued <n>', 'calls that may wait for a turn; past that they are refused RESOURCE_EXHAUSTED', int('--max-queued'), DEFAULT_ADMISSION.maxQueued)
     .option('--cache-bytes <n>', 'memory for the in-process check cache shared by all requests (0: off)', int('--cache-bytes'), 64 * 1024 * 1024)
+    .option('--cache-redis <url>', 'Redis (redis://...) for the check cache shared by every worker and node (WARDEN_CACHE_REDIS; default: none)', env['WARDEN_CACHE_REDIS'])
+    .option('--cache-redis-ttl-ms <ms>', 'how long a Redis cache entry lives (default: twice the quantization window, at least 10 s)', int('--cache-redis-ttl-ms'))
+    .option('--cache-redis-timeout-ms <ms>', 'a Redis call slower than this is skipped and counted as a failure', int('--cache-redis-timeout-ms'), 10)
+    .option('--workers <n>', 'server processes sharing the port, each with its own connections and in-process cache (WARDEN_WORKERS; default: one per core with PostgreSQL, 1 with the embedded store)', int('--workers'), env['WARDEN_WORKERS'] ? Number(env['WARDEN_WORKERS']) : undefined)
+    .option('--pg-pool-size <n>', 'PostgreSQL connections per process: a server holds up to workers x this many (WARDEN_PG_POOL_SIZE)', int('--pg-pool-size'), Number(env['WARDEN_PG_POOL_SIZE'] ?? 10))
     .option('--max-lock-ms <ms>', 'longest one write may hold the writer lock (raise it for very large imports)', int('--max-lock-ms'), DEFAULT_LOCK_LIMITS.maxLockMs)
     .option('--lock-wait-ms <ms>', 'longest a write waits for the writer lock', int('--lock-wait-ms'), DEFAULT_LOCK_LIMITS.lockWaitMs)
     .option('--gc-window-ms <ms>', 'keep history this long', int('--gc-window-ms'), DEFAULT_GC_WINDOW_MS)
@@ -71,11 +85,25 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeOptions) => {
       if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
       const config = datastoreConfig(opts);
+      const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
+      let workers = opts.workers ?? (embedded ? 1 : availableParallelism());
+      if (embedded && workers > 1) {
+        log('warn', 'the embedded store is served by one process (it holds its data directory alone): --workers is ignored; use PostgreSQL to run several');
+        workers = 1;
+      }
+      if (opts.pgPoolSize < 1) throw new WardenError('INVALID_ARGUMENT', '--pg-pool-size must be at least 1');
+      if (workers > 1 && cluster.isPrimary) {
+        log('info', 'starting workers', { workers, pgPoolSize: opts.pgPoolSize, maxConnections: workers * opts.pgPoolSize });
+        process.exitCode = await superviseWorkers(workers, log);
+        log('info', 'stopped');
+        return;
+      }
+      const slot = workerSlot();
       const ds = await openDatastore(config.datastore, {
         ...(config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {}),
         locks: { maxLockMs: opts.maxLockMs, lockWaitMs: opts.lockWaitMs },
+        poolSize: opts.pgPoolSize,
       });
-      const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
       try {
         // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
         if (embedded) await ds.migrate();
@@ -84,7 +112,11 @@ export function registerServe(program: Command): void {
         await ds.close();
         throw e;
       }
-      if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
+      // With workers, the first one speaks for all of them.
+      const speaks = slot === null || slot === 1;
+      if (!speaks) {
+        // Worker 1 gave the warnings below.
+      } else if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
       else if (!(await ds.access.listKeys()).some((k) => !k.revokedAt)) {
         if (embedded) {
           // No other process can open an embedded store while it serves, so the first key is made here.
@@ -100,10 +132,23 @@ export function registerServe(program: Command): void {
           log('warn', 'no API keys exist yet: create one with `warden keys create --tenant NAME` (every call is refused until then)');
         }
       }
+      let redis: RedisCheckCache | null = null;
+      if (opts.cacheRedis) {
+        redis = new RedisCheckCache(opts.cacheRedis, {
+          ttlMs: opts.cacheRedisTtlMs ?? Math.max(10_000, 2 * opts.quantizationMs),
+          timeoutMs: opts.cacheRedisTimeoutMs,
+          onStateChange: (state, reason) =>
+            state === 'open'
+              ? log('warn', 'the Redis check cache is out of use: answering from the store until it answers again', { reason })
+              : log('info', 'the Redis check cache is back in use'),
+        });
+        const up = await redis.ready();
+        log(up ? 'info' : 'warn', up ? 'the Redis check cache is connected' : 'the Redis check cache is not reachable yet: serving without it, retrying in the background', { redis: redact(opts.cacheRedis) });
+      }
       const server = await startServer(
         {
           datastore: ds,
-          engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes }),
+          engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes, ...(redis ? { sharedCache: redis } : {}) }),
           authenticate: opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
           quantizationMs: opts.quantizationMs,
           admission: { maxInFlight: Math.max(1, opts.maxInFlight), maxQueued: opts.maxQueued },
@@ -114,8 +159,11 @@ export function registerServe(program: Command): void {
         opts.address,
       );
       const host = opts.address.replace(/:\d+$/, '');
-      log('info', 'serving', { address: `${host}:${server.port}`, datastore: redact(config.datastore), tls: !!opts.tlsCert, auth: opts.insecureNoAuth ? 'off' : 'api-keys' });
-      const gc = opts.gcIntervalMs
+      const address = `${host}:${server.port}`;
+      log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redact(config.datastore), tls: !!opts.tlsCert, auth: opts.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+      reportServing(address);
+      // Garbage collection is the work of one process.
+      const gc = opts.gcIntervalMs && (slot === null || slot === 1)
         ? setInterval(() => {
             ds.gc({ windowMs: opts.gcWindowMs }).then(
               (r) => log('info', 'garbage collected', { removed: r.removed, watermark: r.watermark }),
@@ -133,12 +181,15 @@ export function registerServe(program: Command): void {
           if (gc) clearInterval(gc);
           server
             .shutdown(opts.graceMs)
-            .then(() => ds.close())
+            .then(() => Promise.all([ds.close(), redis?.close()]).then(() => undefined))
             .then(resolve, resolve);
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        // `on`, not `once`: a worker hears Ctrl-C from its terminal and again from the primary.
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
       });
       log('info', 'stopped');
+      // A worker's channel to the primary would keep it alive: it is done.
+      if (cluster.isWorker) process.exit(0);
     });
 }

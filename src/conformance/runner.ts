@@ -6,7 +6,7 @@ import type { SubjectSet } from '../engine/subject-set.js';
 import { WardenError } from '../errors/error-code.js';
 import { ELLIPSIS, WILDCARD_ID, relationshipKey, subjectKey, type Relationship, type SubjectRef } from '../model/relationship.js';
 import { TypeSystem } from '../schema/type-system.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import type { Store } from '../store/store.js';
 import type { ExpectedSubject, ValidationDocument } from './validation-file.js';
@@ -31,8 +31,12 @@ export interface RunOptions {
   /** Also hold LookupResources, LookupSubjects and Expand to Check over every subject in the data. */
   readonly crossCheck?: boolean;
   readonly engine?: Engine;
-  /** Name each document's snapshot for the engine's check cache (each document its own key), so a cached engine caches. */
-  readonly cache?: boolean;
+  /**
+   * Name each document's snapshot for the engine's check cache, so a cached engine caches: `true`
+   * gives each run its own keys; a `namespace` gives a document the same key in every run that
+   * uses it (from its schema and data), so a second run can be served by a warm shared cache.
+   */
+  readonly cache?: boolean | { readonly namespace: string };
   /** The store to load into; a fresh MemoryStore by default. */
   readonly store?: () => Store | Promise<Store>;
 }
@@ -68,7 +72,7 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
       updates.set(relationshipKey(r), r);
     }
     const { revision } = await store.importRelationships(updates.values());
-    const snap: Snapshot = { schema, reader: store.snapshot(revision), ...(options.cache ? { cacheKey: `conformance-${randomUUID()}` } : {}) };
+    const snap: Snapshot = { schema, reader: store.snapshot(revision), ...(options.cache ? { cacheKey: documentCacheKey(doc, options.cache) } : {}) };
 
     for (const { expect, assertion } of doc.assertions) {
       checks++;
@@ -99,6 +103,13 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
   } finally {
     await store.close();
   }
+}
+
+/** A document's snapshot name for the check cache (see `RunOptions.cache`). */
+function documentCacheKey(doc: ValidationDocument, cache: true | { readonly namespace: string }): string {
+  if (cache === true) return `conformance-${randomUUID()}`;
+  const h = createHash('sha256').update(doc.schema).update('\u0000').update(JSON.stringify(doc.relationships)).digest('hex');
+  return `conformance-${cache.namespace}-${h.slice(0, 32)}`;
 }
 
 /** Renders what the engine's subject set holds, in the notation of `validation` entries, for the types the expectation names. */

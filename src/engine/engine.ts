@@ -9,7 +9,9 @@ import { FALSE, decide, type CaveatEvaluator, type Condition, type Decision } fr
 import { InProgress, type Dispatcher } from './dispatch/dispatcher.js';
 import { LocalDispatcher } from './dispatch/local-dispatcher.js';
 import { MemoDispatcher } from './dispatch/memo-dispatcher.js';
-import { CacheDispatcher, CheckCache } from './dispatch/cache-dispatcher.js';
+import { CacheDispatcher } from './dispatch/cache-dispatcher.js';
+import { Singleflight } from './dispatch/singleflight.js';
+import { LruCheckCache, type CheckCacheTier, type TierStats } from '../cache/check-cache.js';
 import { NodeBudget } from './expand/expand-computer.js';
 import type { ExpandNode } from './expand/expand-node.js';
 import { lookupResources } from './lookup/lookup-resources.js';
@@ -76,21 +78,36 @@ export class Engine {
   /** One evaluator per schema, so each caveat is parsed and planned once. */
   readonly #evaluators = new WeakMap<TypeSystem, CaveatEvaluator>();
 
-  readonly #cache: CheckCache | null;
+  readonly #lru: LruCheckCache | null;
+  /** The check cache's tiers, nearest first. */
+  readonly #tiers: readonly CheckCacheTier[];
+  readonly #flights = new Singleflight<Condition>();
 
   /**
-   * `cacheBytes` bounds the check cache shared by every request (0: none); it serves snapshots
-   * that carry a `cacheKey`.
+   * `cacheBytes` bounds the in-process check cache shared by every request (0: none);
+   * `sharedCache` is a tier behind it shared by processes (Redis). They serve snapshots that carry
+   * a `cacheKey`; identical checks in flight at once on such snapshots are computed once.
    */
-  constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator; cacheBytes?: number } = {}) {
+  constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator; cacheBytes?: number; sharedCache?: CheckCacheTier } = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
-    this.#cache = options.cacheBytes ? new CheckCache(options.cacheBytes) : null;
+    this.#lru = options.cacheBytes ? new LruCheckCache(options.cacheBytes) : null;
+    this.#tiers = [...(this.#lru ? [this.#lru] : []), ...(options.sharedCache ? [options.sharedCache] : [])];
     this.#makeEvaluator = options.caveats ?? ((schema) => new CelCaveatEvaluator(schema, { maxCost: this.limits.maxCaveatCost }));
   }
 
-  /** Hits and misses of the check cache, and its entries (null without one). */
-  get cacheStats(): { hits: number; misses: number; entries: number } | null {
-    return this.#cache ? { hits: this.#cache.hits, misses: this.#cache.misses, entries: this.#cache.size } : null;
+  /**
+   * The check cache's counters (null without one): the in-process tier's hits, misses and
+   * entries, checks that joined an identical one in flight, and every tier's own counters.
+   */
+  get cacheStats(): { hits: number; misses: number; entries: number; shared: number; tiers: Readonly<Record<string, TierStats>> } | null {
+    if (!this.#tiers.length) return null;
+    return {
+      hits: this.#lru?.stats.hits ?? 0,
+      misses: this.#lru?.stats.misses ?? 0,
+      entries: this.#lru?.size ?? 0,
+      shared: this.#flights.shared,
+      tiers: Object.fromEntries(this.#tiers.map((t) => [t.name, { ...t.stats }])),
+    };
   }
 
   #caveats(schema: TypeSystem): CaveatEvaluator {
@@ -129,7 +146,7 @@ export class Engine {
     const local = new LocalDispatcher(() => scope, budget);
     let reader = snap.reader;
     let dispatcher: Dispatcher = local;
-    if (this.#cache && snap.cacheKey) {
+    if (this.#tiers.length && snap.cacheKey) {
       // A relationship that expires changes the answer at the same revision as time passes: once
       // a request has read one, it stores nothing more (what it stored before did not depend on it).
       let sawExpiring = false;
@@ -142,7 +159,8 @@ export class Engine {
           return rels;
         },
       };
-      dispatcher = new CacheDispatcher(local, this.#cache, snap.cacheKey, () => !sawExpiring);
+      const mayStore = (): boolean => !sawExpiring;
+      for (const tier of [...this.#tiers].reverse()) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore);
     }
     scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits };
     return scope;
@@ -156,19 +174,27 @@ export class Engine {
     validateObject(snap.schema, req.resource, 'resource');
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
-    snap = this.#prepare(snap, req);
-    const scope = this.#scope(snap);
-    const a = await scope.dispatcher.check({
-      resourceType: req.resource.type,
-      resourceIds: [req.resource.id],
-      relation: req.permission,
-      subject: req.subject,
-      revision: snap.reader.revision,
-      depthLeft: this.limits.maxDepth,
-      inProgress: InProgress.ROOT,
-    });
-    const condition = a.results.get(req.resource.id) ?? FALSE;
-    return { condition, decision: decide(condition, this.#caveats(snap.schema), req.context ?? {}) };
+    const prepared = this.#prepare(snap, req);
+    const compute = async (): Promise<Condition> => {
+      const a = await this.#scope(prepared).dispatcher.check({
+        resourceType: req.resource.type,
+        resourceIds: [req.resource.id],
+        relation: req.permission,
+        subject: req.subject,
+        revision: prepared.reader.revision,
+        depthLeft: this.limits.maxDepth,
+        inProgress: InProgress.ROOT,
+      });
+      return a.results.get(req.resource.id) ?? FALSE;
+    };
+    // A cacheable check (a named snapshot, no contextual relationships) is the same question for
+    // every caller: identical ones in flight at once share one walk. Only whole checks share, so
+    // flights never wait on each other.
+    const s = req.subject;
+    const condition = this.#tiers.length && prepared.cacheKey
+      ? await this.#flights.run(`${prepared.cacheKey}|${req.resource.type}:${req.resource.id}#${req.permission}@${s.type}:${s.id}#${s.relation}`, compute)
+      : await compute();
+    return { condition, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
   }
 
   /**

@@ -12,6 +12,8 @@ export interface OpenDatastoreOptions {
   readonly maxUpdates?: number;
   /** How long a write may wait for, and hold, the writer lock (SQL datastores). */
   readonly locks?: Partial<LockLimits>;
+  /** PostgreSQL connections this process may hold (default 10). */
+  readonly poolSize?: number;
 }
 
 /**
@@ -28,7 +30,11 @@ export async function openDatastore(spec: string, options: OpenDatastoreOptions 
     return PostgresDatastore.pglite(dir, common);
   }
   if (/^postgres(ql)?:\/\//.test(spec)) {
-    return PostgresDatastore.postgres(spec, { ...common, ...(options.readReplicaUrl ? { readReplicaUrl: options.readReplicaUrl } : {}) });
+    return PostgresDatastore.postgres(spec, {
+      ...common,
+      ...(options.readReplicaUrl ? { readReplicaUrl: options.readReplicaUrl } : {}),
+      ...(options.poolSize !== undefined ? { poolSize: options.poolSize } : {}),
+    });
   }
   throw invalidArgument('datastore', `\`${spec}\` is not a datastore: use \`memory\`, \`pglite:DIR\` or a \`postgres://\` URL`);
 }

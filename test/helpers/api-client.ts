@@ -17,13 +17,13 @@ export interface ApiClient {
   close(): void;
 }
 
-/** Connects to a server at `address`. */
-export function apiClient(address: string, token?: string): ApiClient {
+/** Connects to a server at `address`; `ownConnection` opens a connection of its own rather than sharing the process's. */
+export function apiClient(address: string, token?: string, ownConnection = false): ApiClient {
   const { v1 } = loadApi();
   const raw: Record<string, Client> = {};
   const wrap = (service: string, methods: { unary: string[]; stream: string[] }): Record<string, Unary | Stream> => {
     const Ctor = serviceClient(v1, service);
-    const c = new Ctor(address, credentials.createInsecure()) as unknown as Record<string, Function> & Client;
+    const c = new Ctor(address, credentials.createInsecure(), ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}) as unknown as Record<string, Function> & Client;
     raw[service] = c;
     const out: Record<string, Unary | Stream> = {};
     const meta = (m?: Metadata): Metadata => {
@@ -108,7 +108,7 @@ export const relMsg = (s: string) => {
 export function tenantCall(address: string, token: string, method: string, req: unknown): Promise<any> {
   const Ctor = serviceClient(loadApi().v1, 'TenantService');
   return new Promise((resolve, reject) => {
-    const c = new Ctor(address, credentials.createInsecure()) as unknown as Record<string, Function> & Client;
+    const c = new Ctor(address, credentials.createInsecure(), ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}) as unknown as Record<string, Function> & Client;
     const md = new Metadata();
     md.set('authorization', `Bearer ${token}`);
     c[method]!.call(c, req, md, (err: unknown, res: unknown) => {

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { compileSchema } from '../../schema-dsl/index.js';
+import { randomUUID } from 'node:crypto';
+import { RedisCheckCache } from '../../src/cache/redis-check-cache.js';
 import { Engine, type Snapshot } from '../../src/engine/engine.js';
 import type { Relationship } from '../../src/model/relationship.js';
 import { TypeSystem } from '../../src/schema/type-system.js';
@@ -193,6 +195,13 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
   // The same questions through an engine with the shared check cache, each asked twice (the
   // second answer served from the cache): it must answer exactly as the uncached one.
   const cached = new Engine({ cacheBytes: 16 << 20 });
+  // And the first scenarios through Redis alone (no in-process tier, so every subproblem goes
+  // there), on the Redis the suite runs beside, under keys of this run's own.
+  const redis = new RedisCheckCache(process.env['WARDEN_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', { keyPrefix: `warden-test:${randomUUID()}:`, timeoutMs: 2000 });
+  t.teardown(() => redis.close());
+  t.ok(await redis.ready(), 'Redis answers');
+  const viaRedis = new Engine({ sharedCache: redis });
+  const REDIS_SCENARIOS = 60;
   let scenarioNo = 0;
   let compared = 0;
   let imprecise = 0;
@@ -205,6 +214,7 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
       const { revision } = await store.importRelationships(rels);
       const snap: Snapshot = { schema, reader: store.snapshot(revision) };
       const keyed: Snapshot = { ...snap, cacheKey: `scenario-${scenarioNo++}` };
+      const engines = scenarioNo <= REDIS_SCENARIOS ? [cached, viaRedis] : [cached];
       for (const context of [{}, { flag: true }, { flag: false }]) {
         const want = expected(perms, tuples, context);
         for (const perm of ['viewer', 'editor', 'banned', 'perm0', 'perm1', 'perm2']) {
@@ -221,9 +231,11 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
                 if (got !== truth) throw new Error(`${where}: engine ${got}, brute force ${truth}`);
               } else imprecise++;
               if ((listed.get(doc) ?? 'no') !== got) throw new Error(`${where}: LookupResources ${listed.get(doc) ?? 'absent'}, Check ${got}`);
-              for (const round of ['computed', 'from the cache']) {
-                const c = (await cached.check(keyed, { resource: { type: 'doc', id: doc }, permission: perm, subject: { type: 'user', id: u, relation: '...' }, context })).decision.kind;
-                if (c !== got) throw new Error(`${where}: with the cache (${round}) ${c}, without ${got}`);
+              for (const e of engines) {
+                for (const round of ['computed', 'from the cache']) {
+                  const c = (await e.check(keyed, { resource: { type: 'doc', id: doc }, permission: perm, subject: { type: 'user', id: u, relation: '...' }, context })).decision.kind;
+                  if (c !== got) throw new Error(`${where}: with the cache (${e === cached ? 'in-process' : 'Redis'}, ${round}) ${c}, without ${got}`);
+                }
               }
             }
           }
@@ -234,4 +246,6 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
   );
   t.ok(compared >= runs * 50, `${compared} answers compared (${imprecise} conditional where the caveats cancel out)`);
   t.ok(cached.cacheStats!.hits > compared / 2, `the cache answered ${cached.cacheStats!.hits} subproblems`);
+  const r = viaRedis.cacheStats!.tiers['redis']!;
+  t.ok(r.hits > 1000 && r.errors === 0, `Redis answered ${r.hits} subproblems: ${JSON.stringify(r)}`);
 });
