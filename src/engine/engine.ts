@@ -15,7 +15,8 @@ import { LruCheckCache, type CheckCacheTier, type TierStats } from '../cache/che
 import { NodeBudget } from './expand/expand-computer.js';
 import type { ExpandNode } from './expand/expand-node.js';
 import { lookupResources } from './lookup/lookup-resources.js';
-import { DEFAULT_LIMITS, type EngineLimits, type Scope } from './scope.js';
+import { MemoReader } from './memo-reader.js';
+import { DEFAULT_LIMITS, type EngineLimits, type RequestStats, type Scope } from './scope.js';
 
 /** Caveat context given with a request. */
 export type RequestContext = Readonly<Record<string, unknown>>;
@@ -32,10 +33,12 @@ export interface RequestExtras {
   readonly signal?: AbortSignal;
 }
 
-/** A check's answer: the decision, and the condition it was decided from. */
+/** A check's answer: the decision, the condition it was decided from, and the work it took. */
 export interface CheckResult {
   readonly decision: Decision;
   readonly condition: Condition;
+  /** What answering took (for a check that joined an identical one in flight, that one's work). */
+  readonly metadata: Readonly<RequestStats>;
 }
 
 /** One resource found by LookupResources. */
@@ -81,7 +84,7 @@ export class Engine {
   readonly #lru: LruCheckCache | null;
   /** The check cache's tiers, nearest first. */
   readonly #tiers: readonly CheckCacheTier[];
-  readonly #flights = new Singleflight<Condition>();
+  readonly #flights = new Singleflight<{ condition: Condition; metadata: RequestStats }>();
 
   /**
    * `cacheBytes` bounds the in-process check cache shared by every request (0: none);
@@ -144,25 +147,33 @@ export class Engine {
     const budget = new NodeBudget(this.limits.maxExpandNodes);
     let scope: Scope;
     const local = new LocalDispatcher(() => scope, budget);
-    let reader = snap.reader;
+    const memo = new MemoReader(snap.reader);
+    const stats: RequestStats = {
+      dispatches: 0,
+      cachedDispatches: 0,
+      get reads() {
+        return memo.reads;
+      },
+    };
+    let reader: Scope['reader'] = memo;
     let dispatcher: Dispatcher = local;
     if (this.#tiers.length && snap.cacheKey) {
       // A relationship that expires changes the answer at the same revision as time passes: once
       // a request has read one, it stores nothing more (what it stored before did not depend on it).
       let sawExpiring = false;
-      const inner = snap.reader;
       reader = {
-        revision: inner.revision,
+        revision: memo.revision,
         query: async (f) => {
-          const rels = await inner.query(f);
+          const rels = await memo.query(f);
           if (!sawExpiring && rels.some((r) => r.expiresAt !== null)) sawExpiring = true;
           return rels;
         },
       };
       const mayStore = (): boolean => !sawExpiring;
-      for (const tier of [...this.#tiers].reverse()) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore);
+      const onHits = (n: number): void => void (stats.cachedDispatches += n);
+      for (const tier of [...this.#tiers].reverse()) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
     }
-    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits };
+    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats };
     return scope;
   }
 
@@ -175,8 +186,9 @@ export class Engine {
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
     const prepared = this.#prepare(snap, req);
-    const compute = async (): Promise<Condition> => {
-      const a = await this.#scope(prepared).dispatcher.check({
+    const compute = async (): Promise<{ condition: Condition; metadata: RequestStats }> => {
+      const scope = this.#scope(prepared);
+      const a = await scope.dispatcher.check({
         resourceType: req.resource.type,
         resourceIds: [req.resource.id],
         relation: req.permission,
@@ -185,16 +197,17 @@ export class Engine {
         depthLeft: this.limits.maxDepth,
         inProgress: InProgress.ROOT,
       });
-      return a.results.get(req.resource.id) ?? FALSE;
+      const { dispatches, cachedDispatches, reads } = scope.stats;
+      return { condition: a.results.get(req.resource.id) ?? FALSE, metadata: { dispatches, cachedDispatches, reads } };
     };
     // A cacheable check (a named snapshot, no contextual relationships) is the same question for
     // every caller: identical ones in flight at once share one walk. Only whole checks share, so
     // flights never wait on each other.
     const s = req.subject;
-    const condition = this.#tiers.length && prepared.cacheKey
+    const { condition, metadata } = this.#tiers.length && prepared.cacheKey
       ? await this.#flights.run(`${prepared.cacheKey}|${req.resource.type}:${req.resource.id}#${req.permission}@${s.type}:${s.id}#${s.relation}`, compute)
       : await compute();
-    return { condition, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
+    return { condition, metadata, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
   }
 
   /**

@@ -27,12 +27,20 @@ export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
   maxCaveatCost: 1_000_000,
 });
 
-/** What a computation needs from its request: schema, snapshot, the top of the dispatcher chain. */
+/** The work one request did: subproblems computed, subproblems answered by the check cache, store reads. */
+export interface RequestStats {
+  dispatches: number;
+  cachedDispatches: number;
+  reads: number;
+}
+
+/** What a computation needs from its request: schema, snapshot, the top of the dispatcher chain, its counters. */
 export interface Scope {
   readonly schema: TypeSystem;
   readonly reader: SnapshotReader;
   readonly dispatcher: Dispatcher;
   readonly limits: EngineLimits;
+  readonly stats: RequestStats;
 }
 
 /** The condition a stored relationship contributes: its caveat, or TRUE. */

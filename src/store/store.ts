@@ -30,6 +30,19 @@ export interface RelationshipFilter {
   readonly subjectType?: string;
   readonly subjectIds?: readonly string[];
   readonly subjectRelation?: string;
+  /**
+   * Subjects to match, any one of them: a way to read a relation's direct subjects and its
+   * subject sets in one query. Not with `subjectType`, `subjectIds` or `subjectRelation`; must
+   * not be empty.
+   */
+  readonly subjectsAnyOf?: readonly SubjectMatch[];
+}
+
+/** Subjects of one type, narrowed by ids and by relation (absent: any; `...`: plain subjects). */
+export interface SubjectMatch {
+  readonly type: string;
+  readonly ids?: readonly string[];
+  readonly relation?: string;
 }
 
 /**

@@ -108,7 +108,7 @@ export const relMsg = (s: string) => {
 export function tenantCall(address: string, token: string, method: string, req: unknown): Promise<any> {
   const Ctor = serviceClient(loadApi().v1, 'TenantService');
   return new Promise((resolve, reject) => {
-    const c = new Ctor(address, credentials.createInsecure(), ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}) as unknown as Record<string, Function> & Client;
+    const c = new Ctor(address, credentials.createInsecure()) as unknown as Record<string, Function> & Client;
     const md = new Metadata();
     md.set('authorization', `Bearer ${token}`);
     c[method]!.call(c, req, md, (err: unknown, res: unknown) => {

@@ -53,6 +53,16 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.same(texts(await r.query({ resourceType: 'doc', relation: 'viewer', subjectRelation: '...' })), ['doc:a#viewer@user:tom', 'doc:b#viewer@user:*']);
     t.same(texts(await r.query({ resourceType: 'doc', subjectType: 'user', subjectIds: ['tom'] })), ['doc:a#owner@user:tom', 'doc:a#viewer@user:tom']);
     await t.rejects(r.query({ resourceType: 'doc', resourceIds: [] }), { code: 'INVALID_ARGUMENT' });
+    // Any of several subjects: a relation's direct subjects and its subject sets in one read.
+    t.same(
+      texts(await r.query({ resourceType: 'doc', resourceIds: ['a', 'b'], relation: 'viewer', subjectsAnyOf: [{ type: 'user', ids: ['tom', '*'], relation: '...' }, { type: 'group', relation: 'member' }] })),
+      ['doc:a#viewer@group:eng#member', 'doc:a#viewer@user:tom', 'doc:b#viewer@user:*'],
+    );
+    t.same(texts(await r.query({ resourceType: 'doc', relation: 'viewer', subjectsAnyOf: [{ type: 'group' }] })), ['doc:a#viewer@group:eng#member']);
+    t.same(texts(await r.query({ resourceType: 'doc', subjectsAnyOf: [{ type: 'user', ids: ['nobody'] }] })), []);
+    await t.rejects(r.query({ resourceType: 'doc', subjectsAnyOf: [] }), { code: 'INVALID_ARGUMENT' });
+    await t.rejects(r.query({ resourceType: 'doc', subjectsAnyOf: [{ type: 'user', ids: [] }] }), { code: 'INVALID_ARGUMENT' });
+    await t.rejects(r.query({ resourceType: 'doc', subjectType: 'user', subjectsAnyOf: [{ type: 'user' }] }), { code: 'INVALID_ARGUMENT', message: /does not go with/ });
   });
 
   t.test('a write is all or nothing', async (t) => {

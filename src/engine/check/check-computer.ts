@@ -2,6 +2,7 @@ import type { RelationIR, RewriteIR } from '../../../schema-dsl/index.js';
 import { ELLIPSIS, WILDCARD_ID, type Relationship } from '../../model/relationship.js';
 import { FALSE, TRUE, and, not, or, type Condition } from '../condition.js';
 import { CycleTracker, type CheckAnswer, type CheckProblem } from '../dispatch/dispatcher.js';
+import type { SubjectMatch } from '../../store/store.js';
 import { tupleCondition, type Scope } from '../scope.js';
 
 type Results = Map<string, Condition>;
@@ -44,40 +45,47 @@ export class CheckComputer {
     return a.results;
   }
 
+  /**
+   * A stored relation: one read for the batch returns the subject itself (and the wildcard, where
+   * allowed) and every subject set the relation allows; they are split here, and each kind of
+   * subject set is asked on, for the ids not already granted, in one dispatch.
+   */
   async #relation(rel: RelationIR, ids: readonly string[]): Promise<Results> {
     const p = this.#p;
     const s = p.subject;
     const results: Results = new Map(ids.map((id) => [id, FALSE]));
     const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
-    if (direct.length) {
-      const subjectIds = direct.some((a) => a.wildcard) ? [s.id, WILDCARD_ID] : [s.id];
-      const tuples = await this.#scope.reader.query({
-        resourceType: p.resourceType,
-        resourceIds: ids,
-        relation: p.relation,
-        subjectType: s.type,
-        subjectIds,
-        subjectRelation: s.relation,
-      });
-      for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, tupleCondition(t)));
-    }
     const usersets = new Map<string, { type: string; relation: string }>();
     for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);
-    for (const u of usersets.values()) {
-      const pending = ids.filter((id) => results.get(id)!.op !== 'true');
-      if (!pending.length) break;
-      const tuples = (
-        await this.#scope.reader.query({
-          resourceType: p.resourceType,
-          resourceIds: pending,
-          relation: p.relation,
-          subjectType: u.type,
-          subjectRelation: u.relation,
-        })
-      ).filter((t) => !(t.subject.id === s.id && t.subject.type === s.type && t.subject.relation === s.relation));
-      if (!tuples.length) continue;
-      const answers = await this.#dispatch(u.type, unique(tuples.map((t) => t.subject.id)), u.relation);
-      for (const t of tuples) {
+    if (!direct.length && !usersets.size) return results;
+    const subjectIds = direct.some((a) => a.wildcard) ? [s.id, WILDCARD_ID] : [s.id];
+    const matches: SubjectMatch[] = direct.length ? [{ type: s.type, ids: subjectIds, relation: s.relation }] : [];
+    for (const u of usersets.values()) matches.push({ type: u.type, relation: u.relation });
+    const only = matches.length === 1 ? matches[0]! : null;
+    const tuples = await this.#scope.reader.query(
+      only
+        ? { resourceType: p.resourceType, resourceIds: ids, relation: p.relation, subjectType: only.type, ...(only.ids ? { subjectIds: only.ids } : {}), subjectRelation: only.relation! }
+        : { resourceType: p.resourceType, resourceIds: ids, relation: p.relation, subjectsAnyOf: matches },
+    );
+    const bySet = new Map<string, Relationship[]>();
+    for (const t of tuples) {
+      const sub = t.subject;
+      if (direct.length && sub.type === s.type && sub.relation === s.relation && subjectIds.includes(sub.id)) {
+        results.set(t.resource.id, or(results.get(t.resource.id)!, tupleCondition(t)));
+      } else if (sub.relation !== ELLIPSIS) {
+        const k = `${sub.type}#${sub.relation}`;
+        const list = bySet.get(k);
+        if (list) list.push(t);
+        else bySet.set(k, [t]);
+      }
+    }
+    for (const [k, list] of bySet) {
+      const u = usersets.get(k);
+      if (!u) continue;
+      const pending = list.filter((t) => results.get(t.resource.id)!.op !== 'true');
+      if (!pending.length) continue;
+      const answers = await this.#dispatch(u.type, unique(pending.map((t) => t.subject.id)), u.relation);
+      for (const t of pending) {
         const c = and(tupleCondition(t), answers.get(t.subject.id) ?? FALSE);
         results.set(t.resource.id, or(results.get(t.resource.id)!, c));
       }

@@ -17,14 +17,16 @@ export class CacheDispatcher implements Dispatcher {
   readonly #tier: CheckCacheTier;
   readonly #prefix: string;
   readonly #mayStore: () => boolean;
+  readonly #onHits: (n: number) => void;
 
   /**
    * `prefix` names the snapshot (datastore, tenant, schema version, revision); `mayStore` says
    * whether answers computed now may be kept (not once the request has read a relationship that
-   * expires).
+   * expires); `onHits` hears how many subproblems the tier answered, for the request's counters.
    */
-  constructor(inner: Dispatcher, tier: CheckCacheTier, prefix: string, mayStore: () => boolean = () => true) {
+  constructor(inner: Dispatcher, tier: CheckCacheTier, prefix: string, mayStore: () => boolean = () => true, onHits: (n: number) => void = () => {}) {
     this.#inner = inner;
+    this.#onHits = onHits;
     this.#tier = tier;
     this.#prefix = prefix;
     this.#mayStore = mayStore;
@@ -58,6 +60,7 @@ export class CacheDispatcher implements Dispatcher {
         missKeys.push(keys[i]!);
       }
     });
+    if (results.size) this.#onHits(results.size);
     if (!misses.length) return { results, cycles: null };
     const answer = await this.#inner.check({ ...p, resourceIds: misses });
     const own = misses.length === 1 ? objectKey(p.resourceType, misses[0]!, p.relation) : null;

@@ -27,14 +27,20 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   check(p: CheckProblem): Promise<CheckAnswer> {
-    return new CheckComputer(this.#scope(), p).compute();
+    const scope = this.#scope();
+    scope.stats.dispatches++;
+    return new CheckComputer(scope, p).compute();
   }
 
   lookupSubjects(p: SubjectsProblem): Promise<SubjectsAnswer> {
-    return new SubjectsComputer(this.#scope(), p).compute();
+    const scope = this.#scope();
+    scope.stats.dispatches++;
+    return new SubjectsComputer(scope, p).compute();
   }
 
   expand(p: ExpandProblem): Promise<ExpandAnswer> {
-    return new ExpandComputer(this.#scope(), p, this.#budget).compute();
+    const scope = this.#scope();
+    scope.stats.dispatches++;
+    return new ExpandComputer(scope, p, this.#budget).compute();
   }
 }

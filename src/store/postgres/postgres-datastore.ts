@@ -11,6 +11,7 @@ import { mapDriverError } from './driver-errors.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import { PostgresAccess } from './postgres-access.js';
 import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
+import type { RawQuery } from './snapshot-query.js';
 import type { Database } from './tables.js';
 import { DEFAULT_LOCK_LIMITS, sessionSettings, type LockLimits } from './write-lock.js';
 
@@ -41,11 +42,18 @@ export class PostgresDatastore implements Datastore {
 
   readonly #feed: AccessFeed;
 
-  private constructor(db: Kysely<Database>, replica: Kysely<Database> | null, options: PostgresDatastoreOptions, batchSize: number, feed: AccessFeed) {
+  private constructor(
+    db: Kysely<Database>,
+    replica: Kysely<Database> | null,
+    options: PostgresDatastoreOptions,
+    batchSize: number,
+    feed: AccessFeed,
+    raw: PostgresStoreContext['raw'] = null,
+  ) {
     this.#db = db;
     this.#replica = replica;
     const locks = { ...DEFAULT_LOCK_LIMITS, ...options.locks };
-    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks };
+    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks, raw, replicaHead: { value: -1n, at: 0 } };
     this.#feed = feed;
     this.access = new PostgresAccess(db, locks, feed);
   }
@@ -64,11 +72,16 @@ export class PostgresDatastore implements Datastore {
       });
       return p;
     };
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(url) }) });
-    const replica = options.readReplicaUrl ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool(options.readReplicaUrl) }) }) : null;
+    const primaryPool = pool(url);
+    const replicaPool = options.readReplicaUrl ? pool(options.readReplicaUrl) : null;
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: primaryPool }) });
+    const replica = replicaPool ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicaPool }) }) : null;
+    // Snapshot reads, the hot path, go to the driver as prepared statements: no query builder, no re-planning.
+    const rawOf = (p: pg.Pool): RawQuery => async (s) => (await p.query<Record<string, unknown>>({ name: s.name, text: s.text, values: s.values })).rows;
+    const raw = { primary: rawOf(primaryPool), replica: replicaPool ? rawOf(replicaPool) : null };
     // Other servers on the same database revoke keys and delete tenants too: hear of it at once.
     const feed: AccessFeed = new AccessFeed(() => listenForAccessChanges(url, feed));
-    return new PostgresDatastore(db, replica, options, 1000, feed);
+    return new PostgresDatastore(db, replica, options, 1000, feed, raw);
   }
 
   /** Opens (creating if needed) an embedded PGlite database in `dir`, or in memory for `memory://`. */

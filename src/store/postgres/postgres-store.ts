@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { WardenError } from '../../errors/error-code.js';
 import type { Relationship } from '../../model/relationship.js';
+import { snapshotStatement, type RawQuery } from './snapshot-query.js';
 import { validateFilter } from '../filter.js';
 import {
   alreadyExists,
@@ -74,7 +75,17 @@ export interface PostgresStoreContext {
   readonly clock: (() => Date) | null;
   /** How long a writer may wait for, and hold, the writer lock. */
   readonly locks: LockLimits;
+  /**
+   * Prepared-statement access to the primary and the replica (node-postgres), for snapshot reads;
+   * null where the driver has none (PGlite), which reads through kysely.
+   */
+  readonly raw: { readonly primary: RawQuery; readonly replica: RawQuery | null } | null;
+  /** The replica's head as last seen, so reads do not ask it every time. */
+  readonly replicaHead: { value: bigint; at: number };
 }
+
+/** How long the replica's last-seen head is trusted before it is asked again. */
+const REPLICA_HEAD_MS = 100;
 
 /**
  * One tenant's view of a Postgres (or PGlite) datastore. Every relationship row carries the
@@ -135,20 +146,35 @@ export class PostgresStore implements Store {
     return { revision, query: (filter) => this.#run(() => this.#query(filter, revision)) };
   }
 
-  /** The replica when it has caught up with the revision, else the primary. */
-  async #reader(revision: Revision): Promise<Db> {
+  /**
+   * Whether the replica has caught up with the revision. Its head only moves forward, so a head
+   * seen recently that covers the revision is trusted; otherwise the replica is asked again.
+   */
+  async #replicaServes(revision: Revision): Promise<boolean> {
     const replica = this.#ctx.replica;
-    if (!replica) return this.#ctx.db;
+    if (!replica) return false;
+    const seen = this.#ctx.replicaHead;
+    const wanted = BigInt(revision);
+    if (seen.value >= wanted && Date.now() - seen.at < REPLICA_HEAD_MS) return true;
     try {
-      return BigInt(await head(replica)) >= BigInt(revision) ? replica : this.#ctx.db;
+      seen.value = BigInt(await head(replica));
+      seen.at = Date.now();
+      return seen.value >= wanted;
     } catch {
-      return this.#ctx.db;
+      return false;
     }
   }
 
   async #query(filter: RelationshipFilter, revision: Revision): Promise<Relationship[]> {
     validateFilter(filter);
-    const db = await this.#reader(revision);
+    const onReplica = await this.#replicaServes(revision);
+    const raw = this.#ctx.raw;
+    if (raw) {
+      const run = onReplica && raw.replica ? raw.replica : raw.primary;
+      const rows = await run(snapshotStatement(this.#tenant, filter, revision, this.#ctx.clock?.() ?? null));
+      return rows.map((r) => toRelationship(r as unknown as Row));
+    }
+    const db = onReplica ? this.#ctx.replica! : this.#ctx.db;
     const rows = await this.#visible(db, filter, revision).select(REL_COLUMNS).execute();
     return rows.map(toRelationship);
   }
@@ -308,7 +334,7 @@ export class PostgresStore implements Store {
   async readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage> {
     validateFilter(filter);
     parseRevision(revision);
-    return this.#run(async () => pageOf(this.#visible(await this.#reader(revision), filter, revision), revision, options));
+    return this.#run(async () => pageOf(this.#visible((await this.#replicaServes(revision)) ? this.#ctx.replica! : this.#ctx.db, filter, revision), revision, options));
   }
 
   async importRelationships(
@@ -453,6 +479,19 @@ function applyFilter<Q extends SelectQueryBuilder<Database, 'warden_relationship
   if (f.subjectType !== undefined) out = out.where('subject_type', '=', f.subjectType) as Q;
   if (f.subjectIds) out = out.where('subject_id', 'in', f.subjectIds) as Q;
   if (f.subjectRelation !== undefined) out = out.where('subject_relation', '=', f.subjectRelation) as Q;
+  const any = f.subjectsAnyOf;
+  if (any) {
+    out = out.where((eb) =>
+      eb.or(
+        any.map((m) => {
+          const parts = [eb('subject_type', '=', m.type)];
+          if (m.ids) parts.push(eb('subject_id', 'in', m.ids));
+          if (m.relation !== undefined) parts.push(eb('subject_relation', '=', m.relation));
+          return eb.and(parts);
+        }),
+      ),
+    ) as Q;
+  }
   return out;
 }
 

@@ -1,0 +1,58 @@
+import type { Relationship } from '../model/relationship.js';
+import type { RelationshipFilter, SnapshotReader } from '../store/store.js';
+
+/** Reads one request's memo may hold; past that, reads go to the store unremembered. */
+const MAX_MEMO_READS = 4096;
+
+/**
+ * The key of a read worth remembering, or null. Only reads of a relation with no subject filter
+ * repeat within a request: an arrow's tupleset (`parent`) read for `parent->edit` and again for
+ * `parent->view`. A read for one subject belongs to one subproblem, which the request's memo
+ * already computes once; remembering it would only cost memory.
+ */
+function memoKey(f: RelationshipFilter): string | null {
+  if (f.subjectType !== undefined || f.subjectIds || f.subjectRelation !== undefined || f.subjectsAnyOf || f.relation === undefined) return null;
+  return `${f.resourceType}#${f.relation}@${f.resourceIds?.join('\u0000') ?? ''}`;
+}
+
+/**
+ * A snapshot reader that remembers, for one request, the tupleset reads it has made: the same
+ * read asked again (an arrow's `parent` read for `parent->edit` and again for `parent->view`) is
+ * answered from memory, and reads in flight are shared. A snapshot never changes, so nothing goes stale;
+ * it is bounded in reads. Counts the reads that reached the store.
+ */
+export class MemoReader implements SnapshotReader {
+  readonly #inner: SnapshotReader;
+  #memo: Map<string, Promise<readonly Relationship[]>> | null = null;
+  /** Reads that went to the store. */
+  reads = 0;
+  /** Reads answered from the memo. */
+  shared = 0;
+
+  constructor(inner: SnapshotReader) {
+    this.#inner = inner;
+  }
+
+  get revision(): SnapshotReader['revision'] {
+    return this.#inner.revision;
+  }
+
+  query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
+    const key = memoKey(filter);
+    if (key === null) {
+      this.reads++;
+      return this.#inner.query(filter);
+    }
+    const memo = (this.#memo ??= new Map());
+    const known = memo.get(key);
+    if (known) {
+      this.shared++;
+      return known;
+    }
+    this.reads++;
+    const p = this.#inner.query(filter);
+    // A failed read fails its request, so a remembered failure is never served to anyone else.
+    if (memo.size < MAX_MEMO_READS) memo.set(key, p);
+    return p;
+  }
+}

@@ -1,0 +1,71 @@
+import type { RelationshipFilter, Revision } from '../store.js';
+
+/** One statement for the driver: a name makes it a prepared statement, parsed and planned once per connection. */
+export interface NamedStatement {
+  readonly name: string;
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/** Runs a named statement and returns its rows. */
+export type RawQuery = (statement: NamedStatement) => Promise<Record<string, unknown>[]>;
+
+/** The columns a snapshot read returns (those a relationship is made of). */
+const COLUMNS = 'resource_type, resource_id, relation, subject_type, subject_id, subject_relation, caveat_name, caveat_context, expires_at';
+
+/** Statement texts by filter shape: a schema has few shapes, so this stays small. */
+const texts = new Map<string, { name: string; text: string }>();
+
+/**
+ * The snapshot read of a filter at a revision as a prepared statement. Lists travel as array
+ * parameters (`= any($n)`), so a shape (which fields the filter has, not their values) is one
+ * statement text, parsed and planned once per connection instead of once per read.
+ */
+export function snapshotStatement(tenant: string, f: RelationshipFilter, revision: Revision, now: Date | null): NamedStatement {
+  const values: unknown[] = [tenant, f.resourceType, revision];
+  const where: string[] = ['tenant = $1', 'resource_type = $2', 'created_rev <= $3', '(deleted_rev is null or deleted_rev > $3)'];
+  let shape = '';
+  const param = (v: unknown): string => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  if (now) {
+    where.push(`(expires_at is null or expires_at > ${param(now)}::timestamptz)`);
+    shape += 'c';
+  } else where.push('(expires_at is null or expires_at > now())');
+  if (f.resourceIds) {
+    where.push(`resource_id = any(${param(f.resourceIds)}::text[])`);
+    shape += 'i';
+  }
+  if (f.relation !== undefined) {
+    where.push(`relation = ${param(f.relation)}`);
+    shape += 'r';
+  }
+  const subject = (m: { type?: string | undefined; ids?: readonly string[] | undefined; relation?: string | undefined }): string[] => {
+    const parts: string[] = [];
+    if (m.type !== undefined) {
+      parts.push(`subject_type = ${param(m.type)}`);
+      shape += 't';
+    }
+    if (m.ids) {
+      parts.push(`subject_id = any(${param(m.ids)}::text[])`);
+      shape += 's';
+    }
+    if (m.relation !== undefined) {
+      parts.push(`subject_relation = ${param(m.relation)}`);
+      shape += 'l';
+    }
+    return parts;
+  };
+  where.push(...subject({ type: f.subjectType, ids: f.subjectIds, relation: f.subjectRelation }));
+  if (f.subjectsAnyOf) {
+    const alternatives = f.subjectsAnyOf.map((m) => {
+      shape += '|';
+      return `(${subject(m).join(' and ')})`;
+    });
+    where.push(`(${alternatives.join(' or ')})`);
+  }
+  let t = texts.get(shape);
+  if (!t) texts.set(shape, (t = { name: `warden_snapshot_${texts.size + 1}`, text: `select ${COLUMNS} from warden_relationships where ${where.join(' and ')}` }));
+  return { name: t.name, text: t.text, values };
+}
