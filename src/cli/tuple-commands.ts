@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as yamlStringify } from 'yaml';
@@ -69,34 +70,75 @@ function parseCsvLine(line: string): string[] {
   return cells;
 }
 
-/** Reads relationships from a file in any of the formats. */
-export function readRelationships(file: string, format: Format): Relationship[] {
-  const text = readFile(file);
-  if (format === 'yaml') {
-    try {
-      return parseValidationFile(text, file).flatMap((d) => d.relationships);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+/** The relationships of a YAML validation file (every document in it). */
+function readYamlRelationships(file: string): Relationship[] {
+  try {
+    return parseValidationFile(readFile(file), file).flatMap((d) => d.relationships);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  const lines = text.split('\n').filter((l) => l.trim());
-  if (format === 'jsonl') {
-    return lines.map((l, i) => {
+}
+
+/**
+ * Parses a JSONL or CSV file line by line (CSV: the first non-blank line is the header), with
+ * errors that name `file:line`. Returns null for blank lines and the header.
+ */
+function lineParser(file: string, format: 'jsonl' | 'csv'): (line: string, lineNo: number) => Relationship | null {
+  let header: string[] | null = null;
+  return (l, lineNo) => {
+    if (!l.trim()) return null;
+    const at = `${file}:${lineNo}`;
+    if (format === 'jsonl') {
       let v: unknown;
       try {
         v = JSON.parse(l);
       } catch {
-        throw new UsageError(`${file}:${i + 1}: not JSON`);
+        throw new UsageError(`${at}: not JSON`);
       }
-      return typeof v === 'string' ? parseTuple(v, `${file}:${i + 1}`) : fromRecord(v as Record<string, unknown>, `${file}:${i + 1}`);
-    });
-  }
-  const header = parseCsvLine(lines[0] ?? '');
-  if (!['resource', 'relation', 'subject'].every((c) => header.includes(c))) throw new UsageError(`${file}: the CSV header must name resource, relation and subject`);
-  return lines.slice(1).map((l, i) => {
+      return typeof v === 'string' ? parseTuple(v, at) : fromRecord(v as Record<string, unknown>, at);
+    }
+    if (!header) {
+      header = parseCsvLine(l);
+      if (!['resource', 'relation', 'subject'].every((c) => header!.includes(c))) throw new UsageError(`${file}: the CSV header must name resource, relation and subject`);
+      return null;
+    }
     const cells = parseCsvLine(l);
-    return fromRecord(Object.fromEntries(header.map((h, j) => [h, cells[j] || undefined])), `${file}:${i + 2}`);
+    return fromRecord(Object.fromEntries(header.map((h, j) => [h, cells[j] || undefined])), at);
+  };
+}
+
+/**
+ * The relationships of a file, one at a time, reading it as a stream: memory stays bounded
+ * however large the file. (A YAML validation file is parsed whole: it is one document.)
+ */
+export async function* streamRelationships(file: string, format: Format): AsyncGenerator<Relationship> {
+  if (format === 'yaml') {
+    yield* readYamlRelationships(file);
+    return;
+  }
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let failure: Error | null = null;
+  input.once('error', (e) => {
+    failure = e;
+    lines.close();
   });
+  const parse = lineParser(file, format);
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      const r = parse(line, ++lineNo);
+      if (r) yield r;
+    }
+  } catch (e) {
+    // The file's own errors (missing, unreadable) are the user's to fix: a usage error.
+    if (e instanceof UsageError || !(e as NodeJS.ErrnoException).code) throw e;
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  if (failure) throw new UsageError(`cannot read ${file}: ${(failure as Error).message}`);
 }
 
 /** `type[:id][#relation][@subjecttype[:id][#relation]]` as a RelationshipFilter message. */
@@ -181,31 +223,44 @@ export function registerTuples(program: Command): void {
   clientOptions(
     tuple
       .command('import')
-      .description('load relationships from JSONL, CSV or a YAML validation file, in batches, each one transaction')
+      .description('load relationships from JSONL, CSV or a YAML validation file, streamed, in batches, each one transaction')
       .argument('<file>')
       .option('--format <format>', 'jsonl | csv | yaml (default: by extension)')
       .option('--batch-size <n>', 'relationships a transaction', (v) => Number(v), 10_000)
       .option('--skip <n>', 'skip the first N (to resume after an interruption)', (v) => Number(v), 0)
       .addHelpText('after', '\nExample:\n  $ warden tuple import relationships.jsonl\n  $ warden tuple import relationships.jsonl --skip 40000   # resume'),
   ).action(async (file: string, o: { format?: string; batchSize: number; skip: number }, cmd: Command) => {
-    const rels = readRelationships(file, formatOf(file, o.format)).slice(o.skip);
+    const format = formatOf(file, o.format);
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
+    // A first pass checks every line (and counts them) before anything is written, holding one
+    // line at a time; the second sends them, one batch in memory at a time.
+    let total = 0;
+    for await (const _ of streamRelationships(file, format)) total++;
     const tty = process.stderr.isTTY;
     await withApi(cmd, async (api, g) => {
       let done = 0;
+      let seen = 0;
       let zookie = '';
-      for (let i = 0; i < rels.length; i += o.batchSize) {
-        const batch = rels.slice(i, i + o.batchSize);
+      let batch: Relationship[] = [];
+      const send = async (): Promise<void> => {
+        if (!batch.length) return;
         try {
-          const r = await importRelationships(api, batch);
-          zookie = r.imported_at.token;
+          zookie = (await importRelationships(api, batch)).imported_at.token;
         } catch (e) {
           if (tty) process.stderr.write('\n');
-          process.stderr.write(`imported ${o.skip + done} of ${o.skip + rels.length}; resume with --skip ${o.skip + done}\n`);
+          process.stderr.write(`imported ${o.skip + done} of ${total}; resume with --skip ${o.skip + done}\n`);
           throw e;
         }
         done += batch.length;
-        if (tty) process.stderr.write(`\r${progress(done, rels.length)}`);
+        batch = [];
+        if (tty) process.stderr.write(`\r${progress(o.skip + done, total)}`);
+      };
+      for await (const r of streamRelationships(file, format)) {
+        if (seen++ < o.skip) continue;
+        batch.push(r);
+        if (batch.length >= o.batchSize) await send();
       }
+      await send();
       if (tty) process.stderr.write('\n');
       emit(g, { imported: done, skipped: o.skip, zookie }, `imported ${done} relationships${o.skip ? ` (after skipping ${o.skip})` : ''}${zookie ? `; zookie ${zookie}` : ''}`);
     });

@@ -133,6 +133,13 @@ t.test('import and export in JSONL, CSV and YAML; validation files; resuming', a
   t.match(warden(['tuple', 'import', bulk, '--batch-size', '500']).out, /imported 1500 relationships/);
   const all = warden(['list-objects', 'document', 'view', 'user:bulk', '--consistency', 'full']);
   t.equal(all.out.split('\n').filter(Boolean).length, 1500, 'without --limit every page is followed past the server default of 1,000');
+  // The file is streamed, but checked whole first: a bad line at the very end writes nothing.
+  const badTail = file('bad-tail.jsonl', [...Array.from({ length: 1200 }, (_, i) => JSON.stringify(`document:tail${i}#viewer@user:tail`)), '{"resource": oops'].join('\n'));
+  const bad = warden(['tuple', 'import', badTail, '--batch-size', '500']);
+  t.equal(bad.code, 3, 'a bad line is a usage error');
+  t.match(bad.err, /bad-tail\.jsonl:1201: not JSON/);
+  t.equal(warden(['list-objects', 'document', 'view', 'user:tail', '--consistency', 'full']).out.trim(), '', 'nothing of it was imported');
+  t.equal(warden(['tuple', 'import', join(dir, 'missing.jsonl')]).code, 3, 'a missing file is a usage error');
   t.equal(all.err, '');
   const first = warden(['list-objects', 'document', 'view', 'user:bulk', '--consistency', 'full', '--limit', '1000']);
   t.equal(first.out.split('\n').filter(Boolean).length, 1000);
