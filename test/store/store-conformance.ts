@@ -177,6 +177,23 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.same(exported, seen, 'export = the whole snapshot, once, in order');
   });
 
+  t.test('an import keeps every value exactly: caveat context with tabs, newlines and backslashes, expiration, unicode', async (t) => {
+    const { store } = await make();
+    const awkward: Relationship = {
+      resource: { type: 'doc', id: 'ünï-cødé' },
+      relation: 'viewer',
+      subject: { type: 'user', id: 'tab', relation: '...' },
+      caveat: { name: 'c', context: { s: 'a\tb\nc\\d\re\\N', n: 1.5, nested: { list: ['\\t', null] } } },
+      expiresAt: new Date('2300-01-02T03:04:05.678Z'),
+    };
+    const plain = rel('doc:p#viewer@group:eng#member');
+    const { revision } = await store.importRelationships([awkward, plain]);
+    const got = await store.snapshot(revision).query({ resourceType: 'doc' });
+    const back = got.find((r) => r.resource.id === 'ünï-cødé');
+    t.same(back, awkward, 'the awkward one, exactly');
+    t.same(got.find((r) => r.resource.id === 'p'), plain);
+  });
+
   t.test('the changelog lists committed changes in order, with metadata', async (t) => {
     const { store } = await make();
     const start = await store.headRevision();

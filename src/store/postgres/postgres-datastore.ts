@@ -12,6 +12,7 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import { PostgresAccess } from './postgres-access.js';
 import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
 import type { RawQuery } from './snapshot-query.js';
+import { copyStaging } from './copy-staging.js';
 import type { Database } from './tables.js';
 import { DEFAULT_LOCK_LIMITS, sessionSettings, type LockLimits } from './write-lock.js';
 
@@ -78,7 +79,7 @@ export class PostgresDatastore implements Datastore {
     const replica = replicaPool ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicaPool }) }) : null;
     // Snapshot reads, the hot path, go to the driver as prepared statements: no query builder, no re-planning.
     const rawOf = (p: pg.Pool): RawQuery => async (s) => (await p.query<Record<string, unknown>>({ name: s.name, text: s.text, values: s.values })).rows;
-    const raw = { primary: rawOf(primaryPool), replica: replicaPool ? rawOf(replicaPool) : null };
+    const raw = { primary: rawOf(primaryPool), replica: replicaPool ? rawOf(replicaPool) : null, stage: copyStaging(primaryPool) };
     // Other servers on the same database revoke keys and delete tenants too: hear of it at once.
     const feed: AccessFeed = new AccessFeed(() => listenForAccessChanges(url, feed));
     return new PostgresDatastore(db, replica, options, 1000, feed, raw);

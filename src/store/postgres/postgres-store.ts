@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { WardenError } from '../../errors/error-code.js';
 import type { Relationship } from '../../model/relationship.js';
+import type { StageRows } from './copy-staging.js';
 import { snapshotStatement, type RawQuery } from './snapshot-query.js';
 import { validateFilter } from '../filter.js';
 import {
@@ -79,10 +80,13 @@ export interface PostgresStoreContext {
    * Prepared-statement access to the primary and the replica (node-postgres), for snapshot reads;
    * null where the driver has none (PGlite), which reads through kysely.
    */
-  readonly raw: { readonly primary: RawQuery; readonly replica: RawQuery | null } | null;
+  readonly raw: { readonly primary: RawQuery; readonly replica: RawQuery | null; readonly stage: StageRows } | null;
   /** The replica's head as last seen, so reads do not ask it every time. */
   readonly replicaHead: { value: bigint; at: number };
 }
+
+/** Rows one COPY into the import staging table carries. */
+const STAGE_COPY_BATCH = 10_000;
 
 /** How long the replica's last-seen head is trusted before it is asked again. */
 const REPLICA_HEAD_MS = 100;
@@ -348,16 +352,22 @@ export class PostgresStore implements Store {
     let count = 0;
     try {
       let batch: Relationship[] = [];
+      // node-postgres stages with COPY, in batches of 10,000; PGlite with multi-row INSERTs.
+      const stage = this.#ctx.raw?.stage;
+      const batchSize = stage ? STAGE_COPY_BATCH : this.#ctx.batchSize;
       const flush = async (): Promise<void> => {
         if (!batch.length) return;
-        const rows = batch.map((r) => ({ import_id: importId, ...relationshipRow(r) }));
-        await this.#run(() => db.insertInto('warden_import_staging').values(rows).execute());
+        const b = batch;
+        await this.#run(async () => {
+          if (stage) await stage(importId, b);
+          else await db.insertInto('warden_import_staging').values(b.map((r) => ({ import_id: importId, ...relationshipRow(r) }))).execute();
+        });
         count += batch.length;
         batch = [];
       };
       for await (const r of relationships) {
         batch.push(r);
-        if (batch.length >= this.#ctx.batchSize) await flush();
+        if (batch.length >= batchSize) await flush();
       }
       await flush();
       const revision = await this.#write(
