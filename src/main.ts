@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './cli/api-client.js';
 import { isServiceError, paint, serviceErrorLine } from './cli/cli-support.js';
@@ -67,3 +68,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// A serve worker's channel to its primary would keep it alive after a failed start: it is done.
+if (cluster.isWorker) process.exit(process.exitCode ?? 0);

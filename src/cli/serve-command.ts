@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { datastoreConfig } from '../config/datastore-config.js';
 import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
-import { RedisCheckCache } from '../cache/redis-check-cache.js';
+import type { RedisCheckCache } from '../cache/redis-check-cache.js';
 import { Engine } from '../engine/engine.js';
 import { WardenError } from '../errors/error-code.js';
 import { keyAuthenticate } from '../server/auth.js';
@@ -134,6 +134,8 @@ export function registerServe(program: Command): void {
       }
       let redis: RedisCheckCache | null = null;
       if (opts.cacheRedis) {
+        // Loaded only when asked for: every other `warden` command starts without it.
+        const { RedisCheckCache } = await import('../cache/redis-check-cache.js');
         redis = new RedisCheckCache(opts.cacheRedis, {
           ttlMs: opts.cacheRedisTtlMs ?? Math.max(10_000, 2 * opts.quantizationMs),
           timeoutMs: opts.cacheRedisTimeoutMs,

@@ -9,7 +9,7 @@ import { FALSE, decide, type CaveatEvaluator, type Condition, type Decision } fr
 import { InProgress, type Dispatcher } from './dispatch/dispatcher.js';
 import { LocalDispatcher } from './dispatch/local-dispatcher.js';
 import { MemoDispatcher } from './dispatch/memo-dispatcher.js';
-import { CacheDispatcher } from './dispatch/cache-dispatcher.js';
+import { CacheDispatcher, checkCacheKey } from './dispatch/cache-dispatcher.js';
 import { Singleflight } from './dispatch/singleflight.js';
 import { LruCheckCache, type CheckCacheTier, type TierStats } from '../cache/check-cache.js';
 import { NodeBudget } from './expand/expand-computer.js';
@@ -20,6 +20,9 @@ import { DEFAULT_LIMITS, type EngineLimits, type RequestStats, type Scope } from
 
 /** Caveat context given with a request. */
 export type RequestContext = Readonly<Record<string, unknown>>;
+
+/** The work of a check answered whole from the in-process cache. */
+const CACHED: Readonly<RequestStats> = Object.freeze({ dispatches: 0, cachedDispatches: 1, reads: 0 });
 
 /** The most contextual relationships one request may carry. */
 export const MAX_CONTEXTUAL_RELATIONSHIPS = 100;
@@ -84,6 +87,8 @@ export class Engine {
   readonly #lru: LruCheckCache | null;
   /** The check cache's tiers, nearest first. */
   readonly #tiers: readonly CheckCacheTier[];
+  /** The same, farthest first: the order the chain is built in. */
+  readonly #tiersInward: readonly CheckCacheTier[];
   readonly #flights = new Singleflight<{ condition: Condition; metadata: RequestStats }>();
 
   /**
@@ -95,6 +100,7 @@ export class Engine {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     this.#lru = options.cacheBytes ? new LruCheckCache(options.cacheBytes) : null;
     this.#tiers = [...(this.#lru ? [this.#lru] : []), ...(options.sharedCache ? [options.sharedCache] : [])];
+    this.#tiersInward = [...this.#tiers].reverse();
     this.#makeEvaluator = options.caveats ?? ((schema) => new CelCaveatEvaluator(schema, { maxCost: this.limits.maxCaveatCost }));
   }
 
@@ -147,14 +153,8 @@ export class Engine {
     const budget = new NodeBudget(this.limits.maxExpandNodes);
     let scope: Scope;
     const local = new LocalDispatcher(() => scope, budget);
-    const memo = new MemoReader(snap.reader);
-    const stats: RequestStats = {
-      dispatches: 0,
-      cachedDispatches: 0,
-      get reads() {
-        return memo.reads;
-      },
-    };
+    const stats: RequestStats = { dispatches: 0, cachedDispatches: 0, reads: 0 };
+    const memo = new MemoReader(snap.reader, stats);
     let reader: Scope['reader'] = memo;
     let dispatcher: Dispatcher = local;
     if (this.#tiers.length && snap.cacheKey) {
@@ -171,7 +171,7 @@ export class Engine {
       };
       const mayStore = (): boolean => !sawExpiring;
       const onHits = (n: number): void => void (stats.cachedDispatches += n);
-      for (const tier of [...this.#tiers].reverse()) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
+      for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
     }
     scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats };
     return scope;
@@ -186,6 +186,15 @@ export class Engine {
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
     const prepared = this.#prepare(snap, req);
+    const s = req.subject;
+    // A check the in-process cache holds is answered here, before any request machinery is built.
+    if (this.#lru && prepared.cacheKey) {
+      const hit = this.#lru.getMany([checkCacheKey(prepared.cacheKey, req.resource.type, req.resource.id, req.permission, s)])[0];
+      if (hit && hit.depthLeft <= this.limits.maxDepth) {
+        this.#lru.stats.hits++;
+        return { condition: hit.condition, metadata: CACHED, decision: decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {}) };
+      }
+    }
     const compute = async (): Promise<{ condition: Condition; metadata: RequestStats }> => {
       const scope = this.#scope(prepared);
       const a = await scope.dispatcher.check({
@@ -203,7 +212,6 @@ export class Engine {
     // A cacheable check (a named snapshot, no contextual relationships) is the same question for
     // every caller: identical ones in flight at once share one walk. Only whole checks share, so
     // flights never wait on each other.
-    const s = req.subject;
     const { condition, metadata } = this.#tiers.length && prepared.cacheKey
       ? await this.#flights.run(`${prepared.cacheKey}|${req.resource.type}:${req.resource.id}#${req.permission}@${s.type}:${s.id}#${s.relation}`, compute)
       : await compute();

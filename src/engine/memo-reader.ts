@@ -23,14 +23,13 @@ function memoKey(f: RelationshipFilter): string | null {
  */
 export class MemoReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
+  readonly #counts: { reads: number };
   #memo: Map<string, Promise<readonly Relationship[]>> | null = null;
-  /** Reads that went to the store. */
-  reads = 0;
-  /** Reads answered from the memo. */
-  shared = 0;
 
-  constructor(inner: SnapshotReader) {
+  /** `counts.reads` is incremented for every read that goes to the store. */
+  constructor(inner: SnapshotReader, counts: { reads: number }) {
     this.#inner = inner;
+    this.#counts = counts;
   }
 
   get revision(): SnapshotReader['revision'] {
@@ -40,16 +39,13 @@ export class MemoReader implements SnapshotReader {
   query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
     const key = memoKey(filter);
     if (key === null) {
-      this.reads++;
+      this.#counts.reads++;
       return this.#inner.query(filter);
     }
     const memo = (this.#memo ??= new Map());
     const known = memo.get(key);
-    if (known) {
-      this.shared++;
-      return known;
-    }
-    this.reads++;
+    if (known) return known;
+    this.#counts.reads++;
     const p = this.#inner.query(filter);
     // A failed read fails its request, so a remembered failure is never served to anyone else.
     if (memo.size < MAX_MEMO_READS) memo.set(key, p);

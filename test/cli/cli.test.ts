@@ -21,7 +21,7 @@ const ds = await openDatastore(url);
 await ds.migrate();
 t.teardown(() => ds.close());
 // The server runs in a process of its own: the CLI calls below block this one.
-const serverProcess = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--grace-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const serverProcess = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--grace-ms', '500', '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
 const endpoint = await new Promise<string>((resolve, reject) => {
   let log = '';
   serverProcess.stderr.on('data', (d) => {

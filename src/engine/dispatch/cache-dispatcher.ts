@@ -2,6 +2,12 @@ import type { CheckCacheTier, CheckEntry } from '../../cache/check-cache.js';
 import { FALSE, type Condition } from '../condition.js';
 import type { CheckAnswer, CheckProblem, Dispatcher, ExpandAnswer, ExpandProblem, SubjectsAnswer, SubjectsProblem } from './dispatcher.js';
 import { objectKey } from './dispatcher.js';
+import type { SubjectRef } from '../../model/relationship.js';
+
+/** The check cache's key for one object's relation and a subject, at the snapshot `prefix` names. */
+export function checkCacheKey(prefix: string, type: string, id: string, relation: string, s: SubjectRef): string {
+  return `${prefix}|${objectKey(type, id, relation)}@${s.type}:${s.id}#${s.relation}`;
+}
 
 /**
  * CacheDispatcher answers check subproblems from one tier of the shared check cache (the
@@ -33,8 +39,7 @@ export class CacheDispatcher implements Dispatcher {
   }
 
   #key(p: CheckProblem, id: string): string {
-    const s = p.subject;
-    return `${this.#prefix}|${objectKey(p.resourceType, id, p.relation)}@${s.type}:${s.id}#${s.relation}`;
+    return checkCacheKey(this.#prefix, p.resourceType, id, p.relation, p.subject);
   }
 
   check(p: CheckProblem): Promise<CheckAnswer> {

@@ -1,6 +1,7 @@
 import { WardenError } from '../../errors/error-code.js';
 import { relationshipKey, type Relationship } from '../../model/relationship.js';
 import { filterMatcher, validateFilter } from '../filter.js';
+import { RowIndex, type IndexedRow } from '../row-index.js';
 import {
   alreadyExists,
   compareSortKeys,
@@ -31,12 +32,7 @@ import {
   type WriteOptions,
 } from '../store.js';
 
-/** A stored relationship version: alive from `created` up to (not including) `deleted`. */
-interface Row {
-  readonly rel: Relationship;
-  readonly created: number;
-  deleted: number;
-}
+type Row = IndexedRow;
 
 /** A committed transaction, for revisionAt and the changelog. */
 interface Transaction {
@@ -63,14 +59,8 @@ export class MemoryStore implements Store {
   #watermark = 0;
   readonly #clock: Clock;
   readonly #maxUpdates: number;
-  /** Live and historical rows by `type:id#relation`. */
-  readonly #byResource = new Map<string, Row[]>();
-  /** Rows by `resourceType#relation@subjectType:subjectId`. */
-  readonly #bySubject = new Map<string, Row[]>();
-  /** Rows by resource type, for filters without ids. */
-  readonly #byType = new Map<string, Row[]>();
-  /** The live row of each relationship key. */
-  readonly #live = new Map<string, Row>();
+  /** Every version of every relationship. */
+  readonly #rows = new RowIndex();
   readonly #schemas: { revision: number; text: string }[] = [];
   readonly #transactions: Transaction[] = [];
   readonly #tenant: string;
@@ -152,11 +142,11 @@ export class MemoryStore implements Store {
     const now = this.#clock().getTime();
     (options.preconditions ?? []).forEach((p, i) => {
       const matches = filterMatcher(p.filter);
-      const found = [...this.#live.values()].some((row) => this.#isLive(row, now) && matches(row.rel));
+      const found = [...this.#rows.liveRows()].some((row) => this.#isLive(row, now) && matches(row.rel));
       if (found !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
     });
     for (const u of updates) {
-      const old = this.#live.get(relationshipKey(u.relationship));
+      const old = this.#rows.live(relationshipKey(u.relationship));
       if (u.operation === 'create' && old && this.#isLive(old, now)) throw alreadyExists(u.relationship);
     }
     // Every check passed, so applying cannot fail half way.
@@ -164,25 +154,17 @@ export class MemoryStore implements Store {
     for (const u of updates) {
       const key = relationshipKey(u.relationship);
       this.#remove(key, rev);
-      if (u.operation !== 'delete') this.#insert(key, u.relationship, rev);
+      if (u.operation !== 'delete') this.#insert(u.relationship, rev);
     }
     return revisionOf(rev);
   }
 
   #remove(key: string, rev: number): void {
-    const old = this.#live.get(key);
-    if (old) {
-      old.deleted = rev;
-      this.#live.delete(key);
-    }
+    this.#rows.end(key, rev);
   }
 
-  #insert(key: string, rel: Relationship, rev: number): void {
-    const row: Row = { rel, created: rev, deleted: Infinity };
-    this.#live.set(key, row);
-    add(this.#byResource, `${rel.resource.type}:${rel.resource.id}#${rel.relation}`, row);
-    add(this.#bySubject, `${rel.resource.type}#${rel.relation}@${rel.subject.type}:${rel.subject.id}`, row);
-    add(this.#byType, rel.resource.type, row);
+  #insert(rel: Relationship, rev: number): void {
+    this.#rows.add(rel, rev);
   }
 
   async deleteByFilter(
@@ -205,7 +187,7 @@ export class MemoryStore implements Store {
   #liveRows(filter: RelationshipFilter): Row[] {
     const now = this.#clock().getTime();
     const matches = filterMatcher(filter);
-    const rows = [...this.#live.values()].filter((row) => this.#isLive(row, now) && matches(row.rel));
+    const rows = [...this.#rows.liveRows()].filter((row) => this.#isLive(row, now) && matches(row.rel));
     return rows.sort((a, b) => compareSortKeys(sortKey(a.rel), sortKey(b.rel)));
   }
 
@@ -231,14 +213,14 @@ export class MemoryStore implements Store {
       options.guard?.(this.#currentSchema());
       const now = this.#clock().getTime();
       for (const r of batch) {
-        const old = this.#live.get(relationshipKey(r));
+        const old = this.#rows.live(relationshipKey(r));
         if (old && this.#isLive(old, now)) throw alreadyExists(r);
       }
       const rev = this.#commit(options);
       for (const r of batch) {
         const key = relationshipKey(r);
         this.#remove(key, rev);
-        this.#insert(key, r, rev);
+        this.#insert(r, rev);
       }
       return { revision: revisionOf(rev), count: batch.length };
     });
@@ -250,11 +232,9 @@ export class MemoryStore implements Store {
     const wanted = new Set(txs.map((t) => t.revision));
     const created = new Map<number, Row[]>();
     const deleted = new Map<number, Row[]>();
-    for (const rows of this.#byType.values()) {
-      for (const row of rows) {
-        if (wanted.has(row.created)) add(created, row.created, row);
-        if (wanted.has(row.deleted)) add(deleted, row.deleted, row);
-      }
+    for (const row of this.#rows.allRows()) {
+      if (wanted.has(row.created)) add(created, row.created, row);
+      if (wanted.has(row.deleted)) add(deleted, row.deleted, row);
     }
     return txs.map((t) => ({
       revision: revisionOf(t.revision),
@@ -293,17 +273,7 @@ export class MemoryStore implements Store {
   async gc(options: { windowMs: number }): Promise<{ removed: number; watermark: Revision }> {
     const horizon = this.#clock().getTime() - options.windowMs;
     const watermark = Number(await this.revisionAt(new Date(horizon)));
-    let removed = 0;
-    const keep = (row: Row): boolean => !(row.deleted <= watermark || (row.rel.expiresAt !== null && row.rel.expiresAt.getTime() < horizon));
-    for (const index of [this.#byResource, this.#bySubject, this.#byType]) {
-      for (const [key, rows] of index) {
-        const kept = rows.filter(keep);
-        if (index === this.#byType) removed += rows.length - kept.length;
-        if (kept.length) index.set(key, kept);
-        else index.delete(key);
-      }
-    }
-    for (const [key, row] of this.#live) if (!keep(row)) this.#live.delete(key);
+    const removed = this.#rows.prune((row) => !(row.deleted <= watermark || (row.rel.expiresAt !== null && row.rel.expiresAt.getTime() < horizon)));
     this.#watermark = Math.max(this.#watermark, watermark);
     return { removed, watermark: revisionOf(this.#watermark) };
   }
@@ -311,25 +281,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   #query(f: RelationshipFilter, at: number): Relationship[] {
-    validateFilter(f);
-    let candidates: readonly Row[];
-    if (f.resourceIds && f.relation !== undefined) {
-      candidates = gather(this.#byResource, f.resourceIds.map((id) => `${f.resourceType}:${id}#${f.relation}`));
-    } else if (f.subjectIds && f.subjectType !== undefined && f.relation !== undefined) {
-      candidates = gather(this.#bySubject, f.subjectIds.map((id) => `${f.resourceType}#${f.relation}@${f.subjectType}:${id}`));
-    } else {
-      candidates = this.#byType.get(f.resourceType) ?? [];
-    }
-    const now = this.#clock().getTime();
-    const matches = filterMatcher(f);
-    const out: Relationship[] = [];
-    for (const row of candidates) {
-      if (row.created > at || row.deleted <= at) continue;
-      const r = row.rel;
-      if (r.expiresAt && r.expiresAt.getTime() <= now) continue;
-      if (matches(r)) out.push(r);
-    }
-    return out;
+    return this.#rows.query(f, at, this.#clock().getTime());
   }
 }
 
@@ -346,14 +298,4 @@ function add<K, V>(m: Map<K, V[]>, key: K, v: V): void {
   const list = m.get(key);
   if (list) list.push(v);
   else m.set(key, [v]);
-}
-
-function gather(m: Map<string, Row[]>, keys: readonly string[]): readonly Row[] {
-  if (keys.length === 1) return m.get(keys[0]!) ?? [];
-  const out: Row[] = [];
-  for (const k of new Set(keys)) {
-    const rows = m.get(k);
-    if (rows) for (const r of rows) out.push(r);
-  }
-  return out;
 }

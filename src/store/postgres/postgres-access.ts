@@ -19,10 +19,14 @@ export class PostgresAccess implements AccessStore {
   readonly #locks: LockLimits;
   readonly feed: AccessFeed;
 
-  constructor(db: Kysely<Database>, locks: LockLimits, feed: AccessFeed) {
+  readonly #serialize: <T>(fn: () => Promise<T>) => Promise<T>;
+
+  /** `serialize` runs a revision-making change among the store's writes (the embedded store's in-memory index needs them in order). */
+  constructor(db: Kysely<Database>, locks: LockLimits, feed: AccessFeed, serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()) {
     this.#db = db;
     this.#locks = locks;
     this.feed = feed;
+    this.#serialize = serialize;
   }
 
   /** Announces a change to other processes when the transaction commits. */
@@ -67,14 +71,14 @@ export class PostgresAccess implements AccessStore {
     await this.#run(async () => {
       // First, under the writer lock: the tenant is marked (its name stays taken), its keys go,
       // and the deletion is a revision of its own, so the head only ever moves forward.
-      await this.#db.transaction().execute(async (trx) => {
+      await this.#serialize(() => this.#db.transaction().execute(async (trx) => {
         await takeWriteLock(trx, this.#locks, null);
         const marked = await trx.updateTable('warden_tenants').set({ deleting: true }).where('name', '=', name).returning('name').executeTakeFirst();
         if (!marked) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
         await trx.deleteFrom('warden_api_keys').where('tenant', '=', name).execute();
         await trx.insertInto('warden_transactions').values({ tenant: SYSTEM_TENANT, metadata: JSON.stringify({ deleted_tenant: name }), schema_changed: false }).execute();
         await this.#notify(trx, { kind: 'tenant-deleted', tenant: name });
-      });
+      }));
       this.feed.emit({ kind: 'tenant-deleted', tenant: name });
       // Then the data, in batches that hold no lock (no write can add to it: the tenant is marked).
       for (const table of ['warden_relationships', 'warden_schemas', 'warden_transactions'] as const) {

@@ -13,6 +13,7 @@ import { PostgresAccess } from './postgres-access.js';
 import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
 import type { RawQuery } from './snapshot-query.js';
 import { copyStaging } from './copy-staging.js';
+import { TenantIndexes } from './tenant-indexes.js';
 import type { Database } from './tables.js';
 import { DEFAULT_LOCK_LIMITS, sessionSettings, type LockLimits } from './write-lock.js';
 
@@ -50,13 +51,16 @@ export class PostgresDatastore implements Datastore {
     batchSize: number,
     feed: AccessFeed,
     raw: PostgresStoreContext['raw'] = null,
+    indexes: TenantIndexes | null = null,
   ) {
     this.#db = db;
     this.#replica = replica;
     const locks = { ...DEFAULT_LOCK_LIMITS, ...options.locks };
-    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks, raw, replicaHead: { value: -1n, at: 0 } };
+    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks, raw, replicaHead: { value: -1n, at: 0 }, indexes };
     this.#feed = feed;
-    this.access = new PostgresAccess(db, locks, feed);
+    this.access = new PostgresAccess(db, locks, feed, indexes ? (fn) => indexes.serialize(fn) : undefined);
+    // A deleted tenant's index goes with it; a tenant made again under its name loads afresh.
+    if (indexes) feed.subscribe((c) => c.kind === 'tenant-deleted' && indexes.drop(c.tenant));
   }
 
   /** Connects to PostgreSQL at `url`, and to an optional read replica. */
@@ -97,13 +101,21 @@ export class PostgresDatastore implements Datastore {
       await client.waitReady;
       await client.exec(sessionSettings({ ...DEFAULT_LOCK_LIMITS, ...options.locks }));
       // One process owns the directory (the lock), so this process's own changes are all there are.
-      const ds = new PostgresDatastore(new Kysely<Database>({ dialect: new PGliteDialect(client) }), null, options, 200, new AccessFeed());
+      // And so its relationships can be read from memory, kept in step with every write it commits.
+      const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+      const ds = new PostgresDatastore(db, null, options, 200, new AccessFeed(), null, new TenantIndexes(db));
       ds.#release = release;
       return ds;
     } catch (e) {
       release();
       throw e;
     }
+  }
+
+  /** The embedded store's in-memory index: whether a tenant's is loaded, and reads it answered (null elsewhere). */
+  get memoryIndex(): { loaded(tenant: string): boolean; readonly reads: number } | null {
+    const indexes = this.#ctx.indexes;
+    return indexes ? { loaded: (tenant) => indexes.has(tenant), get reads() { return indexes.reads; } } : null;
   }
 
   get id(): string {
@@ -195,6 +207,8 @@ export class PostgresDatastore implements Datastore {
       const now = await sql<{ value: string }>`
         update warden_metadata set value = greatest(value::bigint, ${watermark}::bigint)::text
         where key = 'gc_watermark' returning value`.execute(this.#db);
+      // The in-memory indexes drop the same versions, so they do not grow with history.
+      this.#ctx.indexes?.prune(Number(watermark), Date.now() - options.windowMs);
       return { removed, watermark: revisionOf(now.rows[0]!.value) };
     } catch (e) {
       throw mapDriverError(e);

@@ -3,6 +3,7 @@ import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Transa
 import { WardenError } from '../../errors/error-code.js';
 import type { Relationship } from '../../model/relationship.js';
 import type { StageRows } from './copy-staging.js';
+import type { IndexChanges, TenantIndexes } from './tenant-indexes.js';
 import { snapshotStatement, type RawQuery } from './snapshot-query.js';
 import { validateFilter } from '../filter.js';
 import {
@@ -43,13 +44,15 @@ const ANALYZE_AFTER = 10_000;
 /** The revision the cursors of reads inside a write name: they page over live rows, not a snapshot. */
 const LIVE = revisionOf(0);
 
-type Db = Kysely<Database>;
+/** A kysely handle on the datastore's database. */
+export type Db = Kysely<Database>;
 type Row = Pick<
   RelationshipsTable,
   'resource_type' | 'resource_id' | 'relation' | 'subject_type' | 'subject_id' | 'subject_relation' | 'caveat_name' | 'expires_at'
 > & { caveat_context: unknown };
 
-const REL_COLUMNS = [
+/** The columns a relationship is made of. */
+export const REL_COLUMNS = [
   'resource_type',
   'resource_id',
   'relation',
@@ -83,7 +86,12 @@ export interface PostgresStoreContext {
   readonly raw: { readonly primary: RawQuery; readonly replica: RawQuery | null; readonly stage: StageRows } | null;
   /** The replica's head as last seen, so reads do not ask it every time. */
   readonly replicaHead: { value: bigint; at: number };
+  /** The embedded store's in-memory copy of each tenant's relationships, read instead of SQL; null elsewhere. */
+  readonly indexes: TenantIndexes | null;
 }
+
+/** A write that changes no relationship (a schema). */
+const NO_CHANGES: IndexChanges = { ended: [], added: [] };
 
 /** Rows one COPY into the import staging table carries. */
 const STAGE_COPY_BATCH = 10_000;
@@ -171,6 +179,11 @@ export class PostgresStore implements Store {
 
   async #query(filter: RelationshipFilter, revision: Revision): Promise<Relationship[]> {
     validateFilter(filter);
+    const idx = this.#ctx.indexes?.get(this.#tenant);
+    if (idx && Number(revision) <= idx.applied) {
+      this.#ctx.indexes!.reads++;
+      return idx.rows.query(filter, Number(revision), (this.#ctx.clock?.() ?? new Date()).getTime());
+    }
     const onReplica = await this.#replicaServes(revision);
     const raw = this.#ctx.raw;
     if (raw) {
@@ -203,6 +216,26 @@ export class PostgresStore implements Store {
    * if the tenant is gone, with a new revision recorded: `before` checks, `apply` changes.
    */
   async #write<T>(
+    options: { metadata?: Readonly<Record<string, unknown>> | undefined; schemaChanged?: boolean },
+    before: (trx: Transaction<Database>, lock: HeldLock) => Promise<void>,
+    apply: (trx: Transaction<Database>, revision: Revision, lock: HeldLock) => Promise<T>,
+    changes: IndexChanges = NO_CHANGES,
+  ): Promise<T> {
+    const indexes = this.#ctx.indexes;
+    if (!indexes) return this.#transact(options, before, apply);
+    // The embedded store: writes one at a time, each applied to the in-memory index once committed.
+    return indexes.serialize(async () => {
+      let revision: Revision | null = null;
+      const result = await this.#transact(options, before, async (trx, rev, lock) => {
+        revision = rev;
+        return apply(trx, rev, lock);
+      });
+      indexes.apply(this.#tenant, Number(revision!), changes);
+      return result;
+    });
+  }
+
+  async #transact<T>(
     options: { metadata?: Readonly<Record<string, unknown>> | undefined; schemaChanged?: boolean },
     before: (trx: Transaction<Database>, lock: HeldLock) => Promise<void>,
     apply: (trx: Transaction<Database>, revision: Revision, lock: HeldLock) => Promise<T>,
@@ -278,6 +311,7 @@ export class PostgresStore implements Store {
         );
         return revision;
       },
+      { ended: updates.map((u) => u.relationship), added: updates.filter((u) => u.operation !== 'delete').map((u) => u.relationship) },
     );
   }
 
@@ -315,6 +349,7 @@ export class PostgresStore implements Store {
     if (options.limit !== undefined) validateLimit(options.limit);
     let victims: Relationship[] = [];
     let more = false;
+    const changes: IndexChanges = { ended: [], added: [] };
     const revision = await this.#write(
       options,
       async (trx) => {
@@ -329,8 +364,10 @@ export class PostgresStore implements Store {
       },
       async (trx, rev, lock) => {
         await this.#end(trx, victims, rev, lock);
+        changes.ended.push(...victims);
         return rev;
       },
+      changes,
     );
     return { revision, deleted: victims.length, more };
   }
@@ -355,9 +392,12 @@ export class PostgresStore implements Store {
       // node-postgres stages with COPY, in batches of 10,000; PGlite with multi-row INSERTs.
       const stage = this.#ctx.raw?.stage;
       const batchSize = stage ? STAGE_COPY_BATCH : this.#ctx.batchSize;
+      // The embedded store keeps what it imports, for its in-memory index.
+      const kept: Relationship[] | null = this.#ctx.indexes ? [] : null;
       const flush = async (): Promise<void> => {
         if (!batch.length) return;
         const b = batch;
+        if (kept) for (const r of b) kept.push(r);
         await this.#run(async () => {
           if (stage) await stage(importId, b);
           else await db.insertInto('warden_import_staging').values(b.map((r) => ({ import_id: importId, ...relationshipRow(r) }))).execute();
@@ -388,6 +428,8 @@ export class PostgresStore implements Store {
             from warden_import_staging where import_id = ${importId}`.execute(trx);
           return rev;
         },
+        // Any live version of an imported key had expired (else the insert failed): it ends here.
+        kept ? { ended: kept, added: kept } : NO_CHANGES,
       );
       // A bulk load changes the table's shape: without fresh statistics the planner scans
       // instead of using the indexes (a Check took 586 ms after a 1M import, 53 ms after ANALYZE).
@@ -537,7 +579,8 @@ function relationshipRow(r: Relationship) {
   };
 }
 
-function toRelationship(row: Row): Relationship {
+/** A relationship from its row. */
+export function toRelationship(row: Row): Relationship {
   const context = row.caveat_context as Record<string, unknown> | null;
   return {
     resource: { type: row.resource_type, id: row.resource_id },
