@@ -158,6 +158,11 @@ t.test('garbage in Redis is never believed', async (t) => {
     garbage = now;
   }
   t.ok(round < 10, `no garbage left after ${round + 1} rounds`);
+  // Garbage in a row may have opened the circuit (stores are skipped meanwhile): once it has
+  // closed again, one round stores what is missing and the next is served.
+  for (let i = 0; i < 300 && tier.state !== 'closed'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const q of qs) await engine.check(snap, q);
+  await new Promise((r) => setTimeout(r, 100));
   const before = engine.cacheStats!.tiers['redis']!.hits;
   for (const q of qs) await engine.check(snap, q);
   t.ok(engine.cacheStats!.tiers['redis']!.hits - before >= qs.length, `the replaced entries serve: ${JSON.stringify(engine.cacheStats!.tiers['redis'])}`);
@@ -170,7 +175,7 @@ t.test('Redis down, slow, killed and restarted under load: every answer is right
   t.teardown(() => redis.destroy());
   const w = await world(SCHEMA, organisation());
   const changes: string[] = [];
-  const tier = new RedisCheckCache(redis.url, { onStateChange: (s) => changes.push(s), openMs: 50, timeoutMs: 20 });
+  const tier = new RedisCheckCache(redis.url, { onStateChange: (s) => changes.push(s), openMs: 50, timeoutMs: 100 });
   t.teardown(() => tier.close());
   t.ok(await tier.ready());
   const engine = new Engine({ sharedCache: tier });
@@ -206,7 +211,7 @@ t.test('Redis down, slow, killed and restarted under load: every answer is right
   t.ok((down.errors as number) > 0 && (down.skipped as number) > 0, `failures counted, then skipped: ${JSON.stringify(down)}`);
   // Restarted (empty): the breaker's probe finds it, and it fills and serves again.
   await redis.start();
-  for (let i = 0; i < 100 && (tier.state !== 'closed' || engine.cacheStats!.tiers['redis']!.hits <= down.hits); i++) await sleep(50);
+  for (let i = 0; i < 400 && (tier.state !== 'closed' || engine.cacheStats!.tiers['redis']!.hits <= down.hits); i++) await sleep(50);
   await sleep(300);
   stop = true;
   await Promise.all(loads);
