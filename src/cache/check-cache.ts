@@ -11,7 +11,7 @@ export interface CheckEntry {
 export interface TierStats {
   hits: number;
   misses: number;
-  [counter: string]: number | string;
+  [counter: string]: number;
 }
 
 /**
@@ -44,6 +44,11 @@ export class LruCheckCache implements CheckCacheTier {
 
   constructor(maxBytes: number) {
     this.#lru = new LRUCache<string, CheckEntry>({ maxSize: maxBytes, sizeCalculation: (v, k) => 64 + k.length * 2 + conditionSize(v.condition) });
+  }
+
+  /** The entry for one key (what `getMany` does for each). */
+  get(key: string): CheckEntry | undefined {
+    return this.#lru.get(key);
   }
 
   getMany(keys: readonly string[]): (CheckEntry | undefined)[] {

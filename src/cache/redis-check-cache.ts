@@ -28,7 +28,7 @@ const FORMAT = 'c1:';
  */
 export class RedisCheckCache implements CheckCacheTier {
   readonly name = 'redis';
-  readonly stats: TierStats = { hits: 0, misses: 0, errors: 0, garbage: 0, skipped: 0, stored: 0 };
+  readonly stats: TierStats & { errors: number; garbage: number; skipped: number; stored: number } = { hits: 0, misses: 0, errors: 0, garbage: 0, skipped: 0, stored: 0 };
   readonly #redis: Redis;
   readonly #breaker: CircuitBreaker;
   readonly #ttlMs: number;
@@ -62,7 +62,7 @@ export class RedisCheckCache implements CheckCacheTier {
   getMany(keys: readonly string[]): Promise<readonly (CheckEntry | undefined)[]> | readonly (CheckEntry | undefined)[] {
     if (!keys.length) return [];
     if (!this.#breaker.allow()) {
-      this.stats.skipped = (this.stats.skipped as number) + keys.length;
+      this.stats.skipped += keys.length;
       return keys.map(() => undefined);
     }
     return this.#redis.mget(keys.map((k) => this.#prefix + k)).then(
@@ -75,13 +75,13 @@ export class RedisCheckCache implements CheckCacheTier {
           return e ?? undefined;
         });
         if (bad) {
-          this.stats.garbage = (this.stats.garbage as number) + bad;
+          this.stats.garbage += bad;
           this.#breaker.failure(`Redis returned ${bad} value(s) that are not cache entries`);
         } else this.#breaker.success();
         return out;
       },
       (e: unknown) => {
-        this.stats.errors = (this.stats.errors as number) + 1;
+        this.stats.errors++;
         this.#breaker.failure(e instanceof Error ? e.message : String(e));
         return keys.map(() => undefined);
       },
@@ -92,9 +92,9 @@ export class RedisCheckCache implements CheckCacheTier {
     if (!entries.length || this.#breaker.state !== 'closed') return;
     for (const [key, entry] of entries) {
       this.#redis.set(this.#prefix + key, encodeEntry(entry), 'PX', this.#ttlMs).then(
-        () => void (this.stats.stored = (this.stats.stored as number) + 1),
+        () => void this.stats.stored++,
         (e: unknown) => {
-          this.stats.errors = (this.stats.errors as number) + 1;
+          this.stats.errors++;
           this.#breaker.failure(e instanceof Error ? e.message : String(e));
         },
       );

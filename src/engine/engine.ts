@@ -186,10 +186,11 @@ export class Engine {
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
     const prepared = this.#prepare(snap, req);
-    const s = req.subject;
+    // The whole check's cache key, when it may be cached (a named snapshot, no contextual relationships).
+    const key = this.#tiers.length && prepared.cacheKey ? checkCacheKey(prepared.cacheKey, req.resource.type, req.resource.id, req.permission, req.subject) : null;
     // A check the in-process cache holds is answered here, before any request machinery is built.
-    if (this.#lru && prepared.cacheKey) {
-      const hit = this.#lru.getMany([checkCacheKey(prepared.cacheKey, req.resource.type, req.resource.id, req.permission, s)])[0];
+    if (key !== null && this.#lru) {
+      const hit = this.#lru.get(key);
       if (hit && hit.depthLeft <= this.limits.maxDepth) {
         this.#lru.stats.hits++;
         return { condition: hit.condition, metadata: CACHED, decision: decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {}) };
@@ -209,12 +210,9 @@ export class Engine {
       const { dispatches, cachedDispatches, reads } = scope.stats;
       return { condition: a.results.get(req.resource.id) ?? FALSE, metadata: { dispatches, cachedDispatches, reads } };
     };
-    // A cacheable check (a named snapshot, no contextual relationships) is the same question for
-    // every caller: identical ones in flight at once share one walk. Only whole checks share, so
-    // flights never wait on each other.
-    const { condition, metadata } = this.#tiers.length && prepared.cacheKey
-      ? await this.#flights.run(`${prepared.cacheKey}|${req.resource.type}:${req.resource.id}#${req.permission}@${s.type}:${s.id}#${s.relation}`, compute)
-      : await compute();
+    // A cacheable check is the same question for every caller: identical ones in flight at once
+    // share one walk. Only whole checks share, so flights never wait on each other.
+    const { condition, metadata } = key !== null ? await this.#flights.run(key, compute) : await compute();
     return { condition, metadata, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
   }
 

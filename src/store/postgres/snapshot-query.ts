@@ -33,28 +33,19 @@ export function snapshotStatement(tenant: string, f: RelationshipFilter, revisio
     where.push(`(expires_at is null or expires_at > ${param(now)}::timestamptz)`);
     shape += 'c';
   } else where.push('(expires_at is null or expires_at > now())');
-  if (f.resourceIds) {
-    where.push(`resource_id = any(${param(f.resourceIds)}::text[])`);
-    shape += 'i';
-  }
-  if (f.relation !== undefined) {
-    where.push(`relation = ${param(f.relation)}`);
-    shape += 'r';
-  }
+  /** A condition on a field the filter may leave out: present, it adds a parameter and a letter to the shape. */
+  const narrow = (into: string[], letter: string, value: unknown, clause: (p: string) => string): void => {
+    if (value === undefined) return;
+    into.push(clause(param(value)));
+    shape += letter;
+  };
+  narrow(where, 'i', f.resourceIds, (p) => `resource_id = any(${p}::text[])`);
+  narrow(where, 'r', f.relation, (p) => `relation = ${p}`);
   const subject = (m: { type?: string | undefined; ids?: readonly string[] | undefined; relation?: string | undefined }): string[] => {
     const parts: string[] = [];
-    if (m.type !== undefined) {
-      parts.push(`subject_type = ${param(m.type)}`);
-      shape += 't';
-    }
-    if (m.ids) {
-      parts.push(`subject_id = any(${param(m.ids)}::text[])`);
-      shape += 's';
-    }
-    if (m.relation !== undefined) {
-      parts.push(`subject_relation = ${param(m.relation)}`);
-      shape += 'l';
-    }
+    narrow(parts, 't', m.type, (p) => `subject_type = ${p}`);
+    narrow(parts, 's', m.ids, (p) => `subject_id = any(${p}::text[])`);
+    narrow(parts, 'l', m.relation, (p) => `subject_relation = ${p}`);
     return parts;
   };
   where.push(...subject({ type: f.subjectType, ids: f.subjectIds, relation: f.subjectRelation }));
