@@ -78,8 +78,9 @@ export async function startWarden(datastore: string, extraArgs: readonly string[
   // A tenant of this run's own on the SQL stores (memory is new each time, and serve makes its key).
   if (/^postgres(ql)?:\/\//.test(datastore) || datastore.startsWith('pglite:')) {
     const run = (...args: string[]) => spawnSync(process.execPath, [WARDEN_BIN, ...args, '--datastore', datastore], { encoding: 'utf8' });
-    const m = run('migrate');
-    if (m.status !== 0) throw new Error(`warden migrate failed: ${m.stderr}`);
+    // (`keys create` migrates an embedded store itself: one process start the fewer, each a PGlite boot.)
+    const m = datastore.startsWith('pglite:') ? null : run('migrate');
+    if (m && m.status !== 0) throw new Error(`warden migrate failed: ${m.stderr}`);
     const k = run('keys', 'create', '--tenant', `bench-${Date.now().toString(36)}`, '--scope', 'check,read,write,schema', '--json');
     if (k.status !== 0) throw new Error(`warden keys create failed: ${k.stderr}`);
     token = (JSON.parse(k.stdout) as { key: string }).key;

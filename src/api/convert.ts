@@ -1,4 +1,4 @@
-import { DEFINITION_NAME, OBJECT_ID, RELATION_NAME } from '../../schema-dsl/index.js';
+import { DEFINITION_NAME, OBJECT_ID, RELATION_NAME } from '../../schema-dsl/names.js';
 import type { Consistency } from '../consistency/consistency.js';
 import type { Decision } from '../engine/condition.js';
 import { invalidArgument } from '../errors/error-code.js';

@@ -1,19 +1,10 @@
 import type { Command } from 'commander';
-import { compileSchema, formatRewrite, formatAllowed, formatSchema, SchemaError, type SchemaIR } from '../../schema-dsl/index.js';
-import { parseValidationFile } from '../conformance/validation-file.js';
-import { UsageError } from './api-client.js';
+import { UsageError } from './connection.js';
 import { clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, readFile, withApi } from './cli-support.js';
 import { loadProfiles, profilesPath, saveProfiles } from './profiles.js';
 
-/** Compiles a schema file's text, reporting errors as `file:line:column: message` usage errors. */
-function compileFile(file: string, text = readFile(file)): SchemaIR {
-  try {
-    return compileSchema(text);
-  } catch (e) {
-    if (e instanceof SchemaError) throw new UsageError(e.diagnostics.map((d) => `${file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
-    throw e;
-  }
-}
+/** The schema compiler and formatter, loaded by the schema commands that use them (CEL comes with them). */
+const schemaFiles = () => import('./schema-files.js');
 
 /** Registers context, schema, tenant and import. */
 export function registerAdmin(program: Command): void {
@@ -63,7 +54,7 @@ export function registerAdmin(program: Command): void {
   const schema = program.command('schema').description('read, write, validate, format and compare schemas');
   clientOptions(schema.command('write').description('write a schema to the server').addHelpText('after', '\nExample:\n  $ warden schema write schema.zed').argument('<file>')).action(async (file: string, _o: unknown, cmd: Command) => {
     const text = readFile(file);
-    compileFile(file, text);
+    (await schemaFiles()).compileFile(file, text);
     await withApi(cmd, async (api, g) => {
       const r = await api.call('SchemaService', 'WriteSchema', { schema: text });
       emit(g, r, `schema written at ${r.written_at.token}`);
@@ -81,8 +72,8 @@ export function registerAdmin(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ warden schema validate schema.zed')
     .argument('<file>')
     .option('--json', 'print JSON')
-    .action((file: string, o: { json?: boolean }) => {
-      const ir = compileFile(file);
+    .action(async (file: string, o: { json?: boolean }) => {
+      const ir = (await schemaFiles()).compileFile(file);
       emit(o, { valid: true, definitions: ir.definitions.length, caveats: ir.caveats.length }, `${file}: valid (${ir.definitions.length} definitions, ${ir.caveats.length} caveats)`);
     });
   schema
@@ -91,7 +82,8 @@ export function registerAdmin(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ warden schema format schema.zed > formatted.zed')
     .argument('<file>')
     .option('--json', 'print JSON')
-    .action((file: string, o: { json?: boolean }) => {
+    .action(async (file: string, o: { json?: boolean }) => {
+      const { compileFile, formatSchema } = await schemaFiles();
       const text = formatSchema(compileFile(file));
       emit(o, { schema: text }, text);
     });
@@ -102,7 +94,8 @@ export function registerAdmin(program: Command): void {
     .argument('<old>')
     .argument('<new>')
     .option('--json', 'print JSON')
-    .action((oldFile: string, newFile: string, o: { json?: boolean }) => {
+    .action(async (oldFile: string, newFile: string, o: { json?: boolean }) => {
+      const { compileFile, diffSchemas } = await schemaFiles();
       const changes = diffSchemas(compileFile(oldFile), compileFile(newFile));
       emit(o, changes, changes.length ? changes.map((c) => `${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.kind} ${c.name}${c.detail ? `: ${c.detail}` : ''}`).join('\n') : 'no changes');
     });
@@ -128,6 +121,7 @@ export function registerAdmin(program: Command): void {
       .argument('<file>', 'a validation file (YAML)')
       .addHelpText('after', '\nExample:\n  $ warden import examples/docs.yaml'),
   ).action(async (file: string, _o: unknown, cmd: Command) => {
+    const { parseValidationFile } = await import('../conformance/validation-file.js');
     let docs;
     try {
       docs = parseValidationFile(readFile(file), file);
@@ -144,48 +138,4 @@ export function registerAdmin(program: Command): void {
       emit(g, r, `imported the schema and ${r.count} relationships; zookie ${r.imported_at.token}`);
     });
   });
-}
-
-/** One difference between two schemas. */
-export interface SchemaChange {
-  readonly change: 'added' | 'removed' | 'changed';
-  readonly kind: 'definition' | 'relation' | 'permission' | 'caveat';
-  readonly name: string;
-  readonly detail?: string;
-}
-
-/** The definitions, caveats, relations and permissions added, removed and changed. */
-export function diffSchemas(a: SchemaIR, b: SchemaIR): SchemaChange[] {
-  const out: SchemaChange[] = [];
-  const byName = <T extends { name: string }>(xs: readonly T[]) => new Map(xs.map((x) => [x.name, x]));
-  const ca = byName(a.caveats);
-  const cb = byName(b.caveats);
-  for (const [n, c] of ca) {
-    const d = cb.get(n);
-    if (!d) out.push({ change: 'removed', kind: 'caveat', name: n });
-    else if (d.expression !== c.expression || JSON.stringify(d.params.map((p) => [p.name, p.type])) !== JSON.stringify(c.params.map((p) => [p.name, p.type]))) {
-      out.push({ change: 'changed', kind: 'caveat', name: n });
-    }
-  }
-  for (const n of cb.keys()) if (!ca.has(n)) out.push({ change: 'added', kind: 'caveat', name: n });
-  const da = byName(a.definitions);
-  const db = byName(b.definitions);
-  for (const [n, def] of da) {
-    const other = db.get(n);
-    if (!other) {
-      out.push({ change: 'removed', kind: 'definition', name: n });
-      continue;
-    }
-    const ma = byName(def.members);
-    const mb = byName(other.members);
-    const text = (m: (typeof def.members)[number]) => (m.kind === 'relation' ? m.allowed.map(formatAllowed).join(' | ') : formatRewrite(m.rewrite));
-    for (const [mn, m] of ma) {
-      const o = mb.get(mn);
-      if (!o) out.push({ change: 'removed', kind: m.kind, name: `${n}#${mn}` });
-      else if (o.kind !== m.kind || text(o) !== text(m)) out.push({ change: 'changed', kind: o.kind, name: `${n}#${mn}`, detail: `${text(m)} -> ${text(o)}` });
-    }
-    for (const [mn, m] of mb) if (!ma.has(mn)) out.push({ change: 'added', kind: m.kind, name: `${n}#${mn}`, detail: text(m) });
-  }
-  for (const n of db.keys()) if (!da.has(n)) out.push({ change: 'added', kind: 'definition', name: n });
-  return out;
 }

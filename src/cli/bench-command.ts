@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { UsageError } from './api-client.js';
+import { UsageError } from './connection.js';
 
 const SCENARIO_NAMES = ['check-hot', 'check-zipf', 'check-cold', 'batch-check', 'list-objects', 'list-subjects', 'expand', 'mixed', 'import'];
 

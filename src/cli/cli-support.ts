@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { styleText } from 'node:util';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { parseObject, parseRelationship, parseSubject } from '../model/relationship-syntax.js';
-import { ApiClient, resolveConnection, UsageError, type ConnectOptions } from './api-client.js';
+import type { ApiClient } from './api-client.js';
+import { resolveConnection, UsageError, type ConnectOptions } from './connection.js';
 import { WardenError } from '../errors/error-code.js';
 import { fromRelationship, type PbConsistency } from '../api/convert.js';
 import type { Relationship } from '../model/relationship.js';
@@ -49,6 +50,8 @@ export function consistencyOf(o: { consistency?: string; atLeast?: string; atExa
 export async function withApi<T>(cmd: Command, fn: (api: ApiClient, g: GlobalOptions) => Promise<T>): Promise<T> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const { endpoint, token, tls, insecure, caCert, profile } = g;
+  // The gRPC client is loaded only by the commands that call the server: help and offline commands start without it.
+  const { ApiClient } = await import('./api-client.js');
   const api = new ApiClient(resolveConnection({ endpoint, token, tls, insecure, caCert, profile }), g.timeoutMs ?? 30_000);
   try {
     return await fn(api, g);
@@ -114,10 +117,16 @@ export function isServiceError(e: unknown): e is ServiceError {
   return typeof e === 'object' && e !== null && typeof (e as ServiceError).code === 'number' && 'details' in e;
 }
 
+/** The gRPC status codes by number, as the gRPC specification names them (grpc-js is not loaded to print one). */
+export const GRPC_CODE_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+] as const;
+
 /** One line for a gRPC error. */
 export function serviceErrorLine(e: ServiceError, endpoint?: string): string {
-  const name = status[e.code] ?? String(e.code);
-  if (e.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect/i.test(e.details)) {
+  const name = GRPC_CODE_NAMES[e.code] ?? String(e.code);
+  if (GRPC_CODE_NAMES[e.code] === 'UNAVAILABLE' && /No connection established|ECONNREFUSED|connect/i.test(e.details)) {
     return `cannot reach the server${endpoint ? ` at ${endpoint}` : ''}: ${e.details}`;
   }
   return `${name}: ${e.details}`;

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from './api-client.js';
+import { UsageError } from './connection.js';
 import { datastoreConfig } from '../config/datastore-config.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import type { Datastore } from '../store/datastore.js';
-import { openDatastore } from '../store/open-datastore.js';
 
 /**
  * Runs `fn` on the datastore. Only `create` may make a new embedded store (bootstrapping):
@@ -18,6 +17,7 @@ async function withDatastore<T>(spec: string | undefined, fn: (ds: Datastore) =>
   if (dir && dir !== 'memory://' && !options.mayCreate && !existsSync(join(dir, 'PG_VERSION'))) {
     throw new UsageError(`there is no embedded store at ${dir}: name the store with --datastore (or WARDEN_DATASTORE), e.g. --datastore pglite:./warden-data`);
   }
+  const { openDatastore } = await import('../store/open-datastore.js');
   const ds = await openDatastore(config.datastore);
   try {
     if (config.datastore.startsWith('pglite:')) await ds.migrate();

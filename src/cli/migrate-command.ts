@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { datastoreConfig } from '../config/datastore-config.js';
-import { openDatastore } from '../store/open-datastore.js';
 
 /** Registers `warden migrate`: applies the datastore's schema migrations. */
 export function registerMigrate(program: Command): void {
@@ -12,6 +11,7 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { datastore?: string; json?: boolean }) => {
       const config = datastoreConfig(opts);
+      const { openDatastore } = await import('../store/open-datastore.js');
       const ds = await openDatastore(config.datastore);
       try {
         await ds.migrate();

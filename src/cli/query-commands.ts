@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline';
-import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { fromRelationship, fromSubject, jsonToStruct } from '../api/convert.js';
 import { ELLIPSIS } from '../model/relationship.js';
-import { UsageError, type ApiClient } from './api-client.js';
-import { clientOptions, consistencyOf, consistencyOptions, contextArg, emit, isServiceError, paint, readFile, parseObjectArg, parseSubjectArg, withApi, type GlobalOptions } from './cli-support.js';
+import type { ApiClient } from './api-client.js';
+import { UsageError } from './connection.js';
+import { GRPC_CODE_NAMES, clientOptions, consistencyOf, consistencyOptions, contextArg, emit, isServiceError, paint, readFile, parseObjectArg, parseSubjectArg, withApi, type GlobalOptions } from './cli-support.js';
 
 const SHORT: Record<string, string> = {
   PERMISSIONSHIP_HAS_PERMISSION: 'HAS_PERMISSION',
@@ -157,7 +157,7 @@ export function registerQueries(program: Command): void {
             0,
           );
         } catch (e) {
-          if (!(isServiceError(e) && e.code === status.DEADLINE_EXCEEDED && since)) throw e;
+          if (!(isServiceError(e) && GRPC_CODE_NAMES[e.code] === 'DEADLINE_EXCEEDED' && since)) throw e;
         }
       }
     });

@@ -2,12 +2,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { stringify as yamlStringify } from 'yaml';
 import { fromRelationship, toRelationship, type PbRelationship } from '../api/convert.js';
-import { parseValidationFile } from '../conformance/validation-file.js';
 import { formatRelationship } from '../model/relationship-syntax.js';
 import type { Relationship } from '../model/relationship.js';
-import { UsageError } from './api-client.js';
+import { UsageError } from './connection.js';
 import { clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, local, parseTuple, readFile, withApi } from './cli-support.js';
 import { readLines } from './query-commands.js';
 
@@ -71,7 +69,8 @@ function parseCsvLine(line: string): string[] {
 }
 
 /** The relationships of a YAML validation file (every document in it). */
-function readYamlRelationships(file: string): Relationship[] {
+async function readYamlRelationships(file: string): Promise<Relationship[]> {
+  const { parseValidationFile } = await import('../conformance/validation-file.js');
   try {
     return parseValidationFile(readFile(file), file).flatMap((d) => d.relationships);
   } catch (e) {
@@ -113,7 +112,7 @@ function lineParser(file: string, format: 'jsonl' | 'csv'): (line: string, lineN
  */
 export async function* streamRelationships(file: string, format: Format): AsyncGenerator<Relationship> {
   if (format === 'yaml') {
-    yield* readYamlRelationships(file);
+    yield* await readYamlRelationships(file);
     return;
   }
   const input = createReadStream(file, { encoding: 'utf8' });
@@ -305,7 +304,7 @@ export function registerTuples(program: Command): void {
       }
       return g;
     });
-    if (format === 'yaml') out.write(yamlStringify({ relationships: lines.join('\n') }));
+    if (format === 'yaml') out.write((await import('yaml')).stringify({ relationships: lines.join('\n') }));
     if (file) await new Promise((r) => (out as ReturnType<typeof createWriteStream>).end(r));
     if (file && g.json) process.stdout.write(`${JSON.stringify({ exported: count, file, format })}\n`);
     else if (file) process.stderr.write(`exported ${count} relationships to ${file}\n`);

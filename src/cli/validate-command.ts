@@ -1,8 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { runDocument } from '../conformance/runner.js';
-import { parseValidationFile } from '../conformance/validation-file.js';
-import { Engine } from '../engine/engine.js';
 
 /** Registers `warden validate FILE...`: runs validation files offline against a fresh memory store each. */
 export function registerValidate(program: Command): void {
@@ -15,6 +12,11 @@ export function registerValidate(program: Command): void {
     .option('--json', 'print one JSON object: every file with its checks and failures')
     .addHelpText('after', '\nExample:\n  $ warden validate schema-tests.yaml --cross-check')
     .action(async (files: string[], opts: { crossCheck?: boolean; maxDepth: number; json?: boolean }) => {
+      const [{ runDocument }, { parseValidationFile }, { Engine }] = await Promise.all([
+        import('../conformance/runner.js'),
+        import('../conformance/validation-file.js'),
+        import('../engine/engine.js'),
+      ]);
       const engine = new Engine({ limits: { maxDepth: opts.maxDepth } });
       let failed = 0;
       let checks = 0;

@@ -1,4 +1,5 @@
-import { DEFAULT_DATASTORE } from '../store/open-datastore.js';
+/** The datastore used when none is named: PGlite persisted in ./warden-data. */
+export const DEFAULT_DATASTORE = 'pglite:./warden-data';
 
 /** Where the datastore settings come from: flags first, then WARDEN_* environment, then defaults. */
 export interface DatastoreConfig {

@@ -1,4 +1,5 @@
-import { ELLIPSIS } from '../../schema-dsl/index.js';
+// Straight from the modules that define them: the schema compiler (and CEL with it) is not loaded to parse a tuple.
+import { ELLIPSIS } from '../../schema-dsl/ir.js';
 
 /** An object: a type and an id, `document:q3`. */
 export interface ObjectRef {

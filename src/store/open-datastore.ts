@@ -3,9 +3,6 @@ import type { Datastore } from './datastore.js';
 import type { LockLimits } from './postgres/write-lock.js';
 import { MemoryDatastore } from './memory/memory-datastore.js';
 
-/** The datastore used when none is named: PGlite persisted in ./warden-data. */
-export const DEFAULT_DATASTORE = 'pglite:./warden-data';
-
 /** Options for opening a datastore. */
 export interface OpenDatastoreOptions {
   readonly readReplicaUrl?: string;

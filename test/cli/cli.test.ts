@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Command, CommanderError } from 'commander';
 import t from 'tap';
+import { buildProgram, helpArgv } from '../../src/cli/program.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { freshDatabase } from '../helpers/postgres.js';
@@ -262,20 +264,41 @@ t.test('every command answers --json with JSON lines', async (t) => {
 });
 
 t.test('every command has help with an example', async (t) => {
-  const commandsOf = (help: string): string[] =>
-    (help.split('\nCommands:\n')[1] ?? '')
+  // In this process (a process start for each of ~30 commands costs half a minute here); the
+  // same program and argv handling as the binary, whose own help path is checked at the end.
+  const help = async (args: string[]): Promise<string> => {
+    const program = buildProgram();
+    let out = '';
+    const capture = (cmd: Command): void => {
+      cmd.configureOutput({ ...cmd.configureOutput(), writeOut: (s) => (out += s) });
+      cmd.commands.forEach(capture);
+    };
+    capture(program);
+    try {
+      await program.parseAsync(helpArgv(['node', 'warden', ...args]));
+      t.fail(`${args.join(' ')} printed help and stopped`);
+    } catch (e) {
+      t.equal((e as CommanderError).exitCode, 0, `${args.join(' ')} exits 0`);
+    }
+    return out;
+  };
+  const commandsOf = (text: string): string[] =>
+    (text.split('\nCommands:\n')[1] ?? '')
       .split('\n')
       .map((l) => /^ {2}([a-z-]+)/.exec(l)?.[1])
       .filter((c): c is string => !!c && c !== 'help');
-  const top = commandsOf(warden(['--help']).out);
+  const top = commandsOf(await help(['--help']));
   t.ok(top.length >= 15, `${top.length} commands`);
   for (const cmd of top) {
-    const subs = commandsOf(warden([cmd, '--help']).out);
+    const subs = commandsOf(await help([cmd, '--help']));
     for (const path of subs.length ? subs.map((s) => [cmd, s]) : [[cmd]]) {
-      const r = warden(['help', ...path]);
-      t.equal(r.code, 0, path.join(' '));
-      t.match(r.out, new RegExp(`^Usage: warden ${path.join(' ')} `, 'm'), path.join(' '));
-      t.match(r.out, /\nExamples?:\n {2}\$ warden /, `${path.join(' ')} has an example`);
+      const out = await help(['help', ...path]);
+      t.match(out, new RegExp(`^Usage: warden ${path.join(' ')} `, 'm'), path.join(' '));
+      t.match(out, /\nExamples?:\n {2}\$ warden /, `${path.join(' ')} has an example`);
     }
   }
+  const binary = warden(['help', 'tuple', 'import']);
+  t.equal(binary.code, 0);
+  t.match(binary.out, /^Usage: warden tuple import [\s\S]*\nExamples?:\n {2}\$ warden /m, 'the binary prints the same help');
+  t.equal(warden(['--help']).code, 0);
 });

@@ -1,20 +1,12 @@
 import { sql, type Transaction } from 'kysely';
 import { WardenError } from '../../errors/error-code.js';
+import type { LockLimits } from '../lock-limits.js';
 import type { Database } from './tables.js';
 
 /** Writers take this advisory lock, so revisions are assigned in commit order. */
 const WRITE_LOCK = 0x77617264;
 
-/** How long writers may wait for, and hold, the writer lock. */
-export interface LockLimits {
-  /** The longest a writer waits for the lock before UNAVAILABLE (default 30 s); any statement's lock wait, in fact. */
-  readonly lockWaitMs: number;
-  /** The longest one request may hold the lock (default 30 s); past it the write fails and nothing is written. */
-  readonly maxLockMs: number;
-}
-
-/** The default lock limits. */
-export const DEFAULT_LOCK_LIMITS: LockLimits = Object.freeze({ lockWaitMs: 30_000, maxLockMs: 30_000 });
+export { DEFAULT_LOCK_LIMITS, type LockLimits } from '../lock-limits.js';
 
 /** A held writer lock: `check()` before each statement fails the write once it has held the lock too long. */
 export interface HeldLock {
