@@ -16,6 +16,7 @@ import { NodeBudget } from './expand/expand-computer.js';
 import type { ExpandNode } from './expand/expand-node.js';
 import { lookupResources } from './lookup/lookup-resources.js';
 import { MemoReader } from './memo-reader.js';
+import { Memberships } from './check/memberships.js';
 import { DEFAULT_LIMITS, type EngineLimits, type RequestStats, type Scope } from './scope.js';
 
 /** Caveat context given with a request. */
@@ -173,7 +174,7 @@ export class Engine {
       const onHits = (n: number): void => void (stats.cachedDispatches += n);
       for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
     }
-    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats };
+    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, memberships: new Memberships(snap.schema, reader) };
     return scope;
   }
 

@@ -2,6 +2,7 @@ import type { Relationship } from '../model/relationship.js';
 import type { TypeSystem } from '../schema/type-system.js';
 import type { SnapshotReader } from '../store/store.js';
 import { TRUE, caveatCondition, type Condition } from './condition.js';
+import type { Memberships } from './check/memberships.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 
 /** Limits every engine request runs under. */
@@ -41,6 +42,8 @@ export interface Scope {
   readonly dispatcher: Dispatcher;
   readonly limits: EngineLimits;
   readonly stats: RequestStats;
+  /** The request's subject-side membership walks, shared by every subproblem. */
+  readonly memberships: Memberships;
 }
 
 /** The condition a stored relationship contributes: its caveat, or TRUE. */

@@ -33,7 +33,8 @@ export interface ArrowEntrypoint {
 export class TypeSystem {
   readonly ir: SchemaIR;
   readonly #defs = new Map<string, DefinitionIR>();
-  readonly #members = new Map<string, RelationIR | PermissionIR>();
+  /** Members by type, then name: two lookups, no key to build (this is asked on every dispatch). */
+  readonly #members = new Map<string, Map<string, RelationIR | PermissionIR>>();
   readonly #caveats = new Map<string, CaveatIR>();
   readonly #relationEntries = new Map<string, RelationEntrypoint[]>();
   readonly #wildcardEntries = new Map<string, RelationEntrypoint[]>();
@@ -45,7 +46,7 @@ export class TypeSystem {
     for (const c of ir.caveats) this.#caveats.set(c.name, c);
     for (const d of ir.definitions) {
       this.#defs.set(d.name, d);
-      for (const m of d.members) this.#members.set(`${d.name}#${m.name}`, m);
+      this.#members.set(d.name, new Map(d.members.map((m) => [m.name, m])));
     }
     for (const d of ir.definitions) {
       for (const m of d.members) {
@@ -95,7 +96,7 @@ export class TypeSystem {
 
   /** A relation or permission of a type, or undefined. */
   member(type: string, name: string): RelationIR | PermissionIR | undefined {
-    return this.#members.get(`${type}#${name}`);
+    return this.#members.get(type)?.get(name);
   }
 
   /** A relation (not a permission) of a type, or undefined. */

@@ -1,7 +1,7 @@
 import type { RelationIR, RewriteIR } from '../../../schema-dsl/index.js';
 import { ELLIPSIS, WILDCARD_ID, type Relationship } from '../../model/relationship.js';
 import { FALSE, TRUE, and, not, or, type Condition } from '../condition.js';
-import { CycleTracker, type CheckAnswer, type CheckProblem } from '../dispatch/dispatcher.js';
+import { CycleTracker, checkProblem, type CheckAnswer, type CheckProblem } from '../dispatch/dispatcher.js';
 import type { SubjectMatch } from '../../store/store.js';
 import { tupleCondition, type Scope } from '../scope.js';
 
@@ -40,7 +40,7 @@ export class CheckComputer {
 
   async #dispatch(resourceType: string, resourceIds: readonly string[], relation: string): Promise<ReadonlyMap<string, Condition>> {
     const p = this.#p;
-    const a = await this.#scope.dispatcher.check({ ...p, resourceType, resourceIds, relation, depthLeft: p.depthLeft - 1 });
+    const a = await this.#scope.dispatcher.check(checkProblem(p.revision, p.depthLeft - 1, p.inProgress, resourceType, resourceIds, relation, p.subject));
     this.#cycles.add(a.cycles);
     return a.results;
   }
@@ -64,8 +64,8 @@ export class CheckComputer {
     const only = matches.length === 1 ? matches[0]! : null;
     const tuples = await this.#scope.reader.query(
       only
-        ? { resourceType: p.resourceType, resourceIds: ids, relation: p.relation, subjectType: only.type, ...(only.ids ? { subjectIds: only.ids } : {}), subjectRelation: only.relation! }
-        : { resourceType: p.resourceType, resourceIds: ids, relation: p.relation, subjectsAnyOf: matches },
+        ? { resourceType: p.resourceType, resourceIds: ids, relation: rel.name, subjectType: only.type, ...(only.ids ? { subjectIds: only.ids } : {}), subjectRelation: only.relation! }
+        : { resourceType: p.resourceType, resourceIds: ids, relation: rel.name, subjectsAnyOf: matches },
     );
     const bySet = new Map<string, Relationship[]>();
     for (const t of tuples) {
@@ -84,9 +84,14 @@ export class CheckComputer {
       if (!u) continue;
       const pending = list.filter((t) => results.get(t.resource.id)!.op !== 'true');
       if (!pending.length) continue;
-      const answers = await this.#dispatch(u.type, unique(pending.map((t) => t.subject.id)), u.relation);
+      // A set that nests only itself (`group#member`) is answered from the subject's side: the
+      // sets the subject belongs to, found once for the request, instead of a walk down each one.
+      const setIds = unique(pending.map((t) => t.subject.id));
+      const held = await this.#scope.memberships.of(u.type, u.relation, s, setIds, p.depthLeft - 1);
+      const answers = held ? null : await this.#dispatch(u.type, setIds, u.relation);
       for (const t of pending) {
-        const c = and(tupleCondition(t), answers.get(t.subject.id) ?? FALSE);
+        const member = held ? (held.has(t.subject.id) ? TRUE : FALSE) : (answers!.get(t.subject.id) ?? FALSE);
+        const c = and(tupleCondition(t), member);
         results.set(t.resource.id, or(results.get(t.resource.id)!, c));
       }
     }
@@ -97,8 +102,15 @@ export class CheckComputer {
     switch (e.kind) {
       case 'nil':
         return new Map(ids.map((id) => [id, FALSE]));
-      case 'computed':
-        return new Map(await this.#dispatch(this.#p.resourceType, ids, e.relation));
+      case 'computed': {
+        // A stored relation of the same object is read right here: dispatching it would add a
+        // memo entry and a cache lookup to a question one read answers. (Unless the subject is
+        // that very set, which holds itself: the dispatch's own rule.)
+        const p = this.#p;
+        const m = this.#scope.schema.member(p.resourceType, e.relation);
+        if (m?.kind === 'relation' && !(p.subject.type === p.resourceType && p.subject.relation === e.relation)) return this.#relation(m, ids);
+        return new Map(await this.#dispatch(p.resourceType, ids, e.relation));
+      }
       case 'union':
         return this.#union(e.children, ids);
       case 'intersection':

@@ -49,6 +49,19 @@ export interface CheckProblem extends ProblemBase {
   readonly subject: SubjectRef;
 }
 
+/** A CheckProblem built in one shape (the hot path makes one per dispatch; one shape keeps it fast). */
+export function checkProblem(
+  revision: Revision,
+  depthLeft: number,
+  inProgress: InProgress,
+  resourceType: string,
+  resourceIds: readonly string[],
+  relation: string,
+  subject: SubjectRef,
+): CheckProblem {
+  return { revision, depthLeft, inProgress, resourceType, resourceIds, relation, subject };
+}
+
 /** Answers for a CheckProblem: a condition for every id asked (FALSE when not a member). */
 export interface CheckAnswer {
   readonly results: ReadonlyMap<string, Condition>;

@@ -4,6 +4,7 @@ import type { ExpandNode } from '../expand/expand-node.js';
 import { SubjectSet } from '../subject-set.js';
 import {
   CycleTracker,
+  checkProblem,
   objectKey,
   type CheckAnswer,
   type CheckProblem,
@@ -31,6 +32,7 @@ export class MemoDispatcher implements Dispatcher {
   }
 
   async check(p: CheckProblem): Promise<CheckAnswer> {
+    if (p.resourceIds.length === 1) return this.#checkOne(p, p.resourceIds[0]!);
     const results = new Map<string, Condition>();
     const cycles = new CycleTracker();
     const todo: string[] = [];
@@ -47,7 +49,7 @@ export class MemoDispatcher implements Dispatcher {
       depthGuard(p.depthLeft, `${p.resourceType}#${p.relation}`);
       const keys = todo.map((id) => objectKey(p.resourceType, id, p.relation));
       const own = new Set(keys);
-      let answer = await this.#inner.check({ ...p, resourceIds: todo, inProgress: p.inProgress.with(own) });
+      let answer = await this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(own), p.resourceType, todo, p.relation, p.subject));
       if (todo.length > 1 && answer.cycles && keys.some((k) => answer.cycles!.has(k))) {
         // Siblings of one batch depended on each other: computed one at a time, each sees the others' final answers.
         answer = await this.#oneByOne(p, todo);
@@ -64,11 +66,30 @@ export class MemoDispatcher implements Dispatcher {
     return { results, cycles: cycles.without([]) };
   }
 
+  /** The same for one id, the common case, without the batch's sets and trackers. */
+  async #checkOne(p: CheckProblem, id: string): Promise<CheckAnswer> {
+    const key = objectKey(p.resourceType, id, p.relation);
+    const known = this.#checks.get(key);
+    if (known) return { results: new Map([[id, known]]), cycles: null };
+    if (p.inProgress.has(key)) return { results: new Map([[id, FALSE]]), cycles: new Set([key]) };
+    depthGuard(p.depthLeft, `${p.resourceType}#${p.relation}`);
+    const answer = await this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(new Set([key])), p.resourceType, p.resourceIds, p.relation, p.subject));
+    const c = answer.results.get(id) ?? FALSE;
+    let remaining = answer.cycles;
+    if (remaining?.has(key)) {
+      const rest = new Set(remaining);
+      rest.delete(key);
+      remaining = rest.size ? rest : null;
+    }
+    if (!remaining) this.#checks.set(key, c);
+    return { results: answer.results.size === 1 ? answer.results : new Map([[id, c]]), cycles: remaining };
+  }
+
   async #oneByOne(p: CheckProblem, ids: readonly string[]): Promise<CheckAnswer> {
     const results = new Map<string, Condition>();
     const cycles = new CycleTracker();
     for (const id of ids) {
-      const a = await this.check({ ...p, resourceIds: [id] });
+      const a = await this.check(checkProblem(p.revision, p.depthLeft, p.inProgress, p.resourceType, [id], p.relation, p.subject));
       results.set(id, a.results.get(id) ?? FALSE);
       cycles.add(a.cycles);
     }
