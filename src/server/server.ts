@@ -1,6 +1,7 @@
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
+import { authzedPermissionsService, authzedSchemaService } from '../api/authzed/authzed-services.js';
 import { permissionService } from '../api/permission-service.js';
 import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
@@ -36,7 +37,15 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-const SERVICES = ['warden.v1.PermissionService', 'warden.v1.RelationshipService', 'warden.v1.SchemaService', 'warden.v1.TenantService', 'warden.v1.WatchService'];
+const SERVICES = [
+  'warden.v1.PermissionService',
+  'warden.v1.RelationshipService',
+  'warden.v1.SchemaService',
+  'warden.v1.TenantService',
+  'warden.v1.WatchService',
+  'authzed.api.v1.PermissionsService',
+  'authzed.api.v1.SchemaService',
+];
 
 type Method = { kind: 'unary' | 'stream' | 'client-stream' | 'watch'; scope: Scope };
 const METHODS: Record<string, Record<string, Method>> = {
@@ -70,11 +79,36 @@ const METHODS: Record<string, Record<string, Method>> = {
   },
 };
 
+/**
+ * SpiceDB's API on the same port, through the same authentication (a Warden key as the bearer
+ * token), tenants, admission control and error mapping. (SchemaService's reflection and diff
+ * methods, WatchService and ExperimentalService are not served yet: a client calling them gets
+ * UNIMPLEMENTED.)
+ */
+const AUTHZED_METHODS: Record<string, Record<string, Method>> = {
+  PermissionsService: {
+    CheckPermission: { kind: 'unary', scope: 'check' },
+    CheckBulkPermissions: { kind: 'unary', scope: 'check' },
+    ExpandPermissionTree: { kind: 'unary', scope: 'check' },
+    LookupResources: { kind: 'stream', scope: 'check' },
+    LookupSubjects: { kind: 'stream', scope: 'check' },
+    ReadRelationships: { kind: 'stream', scope: 'read' },
+    WriteRelationships: { kind: 'unary', scope: 'write' },
+    DeleteRelationships: { kind: 'unary', scope: 'write' },
+    ImportBulkRelationships: { kind: 'client-stream', scope: 'write' },
+    ExportBulkRelationships: { kind: 'stream', scope: 'read' },
+  },
+  SchemaService: {
+    ReadSchema: { kind: 'unary', scope: 'read' },
+    WriteSchema: { kind: 'unary', scope: 'schema' },
+  },
+};
+
 /** Builds and starts the gRPC server on `address` (port 0 picks a free one). */
 export async function startServer(options: ServerOptions, address: string): Promise<RunningServer> {
   const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const server = new Server({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes });
-  const { definition, v1 } = loadApi();
+  const { definition, v1, authzed } = loadApi({ authzed: true });
   const engine = options.engine ?? new Engine();
   const listings = new Listings();
   const admission = new Admission(options.admission ?? DEFAULT_ADMISSION);
@@ -83,34 +117,39 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const unsubscribe = options.datastore.access.feed.subscribe((c) => {
     if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
   });
-  const impls: Record<string, Record<string, (...args: never[]) => Promise<unknown>>> = {
-    PermissionService: permissionService(engine, listings),
-    RelationshipService: relationshipService(),
-    SchemaService: schemaService(),
+  const warden = { permissions: permissionService(engine, listings), relationships: relationshipService(), schema: schemaService() };
+  type Impls = Record<string, Record<string, (...args: never[]) => Promise<unknown>>>;
+  const register = (pkg: GrpcObject, prefix: string, methods: Record<string, Record<string, Method>>, impls: Impls): void => {
+    for (const [service, serviceMethods] of Object.entries(methods)) {
+      const impl: UntypedServiceImplementation = {};
+      for (const [name, m] of Object.entries(serviceMethods)) {
+        const fn = impls[service]![name]! as never;
+        const method = `${prefix}${service}.${name}`;
+        // Every call but Watch (long-lived by design) takes a turn under admission control.
+        impl[name] =
+          m.kind === 'unary'
+            ? unary(method, m.scope, authenticate, options.log, fn, admission)
+            : m.kind === 'client-stream'
+              ? clientStream(method, m.scope, authenticate, options.log, fn, admission)
+              : m.kind === 'watch'
+                ? serverStream(method, m.scope, authenticate, options.log, fn, MAX_WATCH_MS)
+                : serverStream(method, m.scope, authenticate, options.log, fn, undefined, admission);
+      }
+      const definition = (pkg[service] as unknown as { service: ServiceDefinition }).service;
+      const tolerant = Object.fromEntries(
+        Object.entries(definition).map(([name, m]) => [name, { ...m, requestDeserialize: tolerantDeserializer(m.requestDeserialize, `${prefix}${service}.${name} request`) }]),
+      ) as ServiceDefinition;
+      server.addService(tolerant, impl);
+    }
+  };
+  register(v1, '', METHODS, {
+    PermissionService: warden.permissions,
+    RelationshipService: warden.relationships,
+    SchemaService: warden.schema,
     TenantService: tenantService(options.datastore.access),
     WatchService: watchService(),
-  };
-  for (const [service, methods] of Object.entries(METHODS)) {
-    const impl: UntypedServiceImplementation = {};
-    for (const [name, m] of Object.entries(methods)) {
-      const fn = impls[service]![name]! as never;
-      const method = `${service}.${name}`;
-      // Every call but Watch (long-lived by design) takes a turn under admission control.
-      impl[name] =
-        m.kind === 'unary'
-          ? unary(method, m.scope, authenticate, options.log, fn, admission)
-          : m.kind === 'client-stream'
-            ? clientStream(method, m.scope, authenticate, options.log, fn, admission)
-            : m.kind === 'watch'
-              ? serverStream(method, m.scope, authenticate, options.log, fn, MAX_WATCH_MS)
-              : serverStream(method, m.scope, authenticate, options.log, fn, undefined, admission);
-    }
-    const definition = (v1[service] as unknown as { service: ServiceDefinition }).service;
-    const tolerant = Object.fromEntries(
-      Object.entries(definition).map(([name, m]) => [name, { ...m, requestDeserialize: tolerantDeserializer(m.requestDeserialize, `${service}.${name} request`) }]),
-    ) as ServiceDefinition;
-    server.addService(tolerant, impl);
-  }
+  });
+  register(authzed!, 'authzed.', AUTHZED_METHODS, { PermissionsService: authzedPermissionsService(warden), SchemaService: authzedSchemaService(warden) });
   const statuses: ServingStatusMap = { '': 'SERVING' };
   for (const s of SERVICES) statuses[s] = 'SERVING';
   const health = new HealthImplementation(statuses);
