@@ -1,7 +1,7 @@
 import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
-import { authzedPermissionsService, authzedSchemaService } from '../api/authzed/authzed-services.js';
+import { authzedExperimentalService, authzedPermissionsService, authzedSchemaService, authzedWatchService } from '../api/authzed/authzed-services.js';
 import { permissionService } from '../api/permission-service.js';
 import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
@@ -45,6 +45,8 @@ const SERVICES = [
   'warden.v1.WatchService',
   'authzed.api.v1.PermissionsService',
   'authzed.api.v1.SchemaService',
+  'authzed.api.v1.WatchService',
+  'authzed.api.v1.ExperimentalService',
 ];
 
 type Method = { kind: 'unary' | 'stream' | 'client-stream' | 'watch'; scope: Scope };
@@ -81,9 +83,8 @@ const METHODS: Record<string, Record<string, Method>> = {
 
 /**
  * SpiceDB's API on the same port, through the same authentication (a Warden key as the bearer
- * token), tenants, admission control and error mapping. (SchemaService's reflection and diff
- * methods, WatchService and ExperimentalService are not served yet: a client calling them gets
- * UNIMPLEMENTED.)
+ * token), tenants, admission control and error mapping. (ExperimentalService's relationship
+ * counters are not served: a client calling them gets UNIMPLEMENTED.)
  */
 const AUTHZED_METHODS: Record<string, Record<string, Method>> = {
   PermissionsService: {
@@ -101,6 +102,22 @@ const AUTHZED_METHODS: Record<string, Record<string, Method>> = {
   SchemaService: {
     ReadSchema: { kind: 'unary', scope: 'read' },
     WriteSchema: { kind: 'unary', scope: 'schema' },
+    ReflectSchema: { kind: 'unary', scope: 'read' },
+    ComputablePermissions: { kind: 'unary', scope: 'read' },
+    DependentRelations: { kind: 'unary', scope: 'read' },
+    DiffSchema: { kind: 'unary', scope: 'read' },
+  },
+  WatchService: {
+    Watch: { kind: 'watch', scope: 'read' },
+  },
+  ExperimentalService: {
+    BulkImportRelationships: { kind: 'client-stream', scope: 'write' },
+    BulkExportRelationships: { kind: 'stream', scope: 'read' },
+    BulkCheckPermission: { kind: 'unary', scope: 'check' },
+    ExperimentalReflectSchema: { kind: 'unary', scope: 'read' },
+    ExperimentalComputablePermissions: { kind: 'unary', scope: 'read' },
+    ExperimentalDependentRelations: { kind: 'unary', scope: 'read' },
+    ExperimentalDiffSchema: { kind: 'unary', scope: 'read' },
   },
 };
 
@@ -118,6 +135,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
     if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
   });
   const warden = { permissions: permissionService(engine, listings), relationships: relationshipService(), schema: schemaService() };
+  const watch = watchService();
   type Impls = Record<string, Record<string, (...args: never[]) => Promise<unknown>>>;
   const register = (pkg: GrpcObject, prefix: string, methods: Record<string, Record<string, Method>>, impls: Impls): void => {
     for (const [service, serviceMethods] of Object.entries(methods)) {
@@ -147,9 +165,15 @@ export async function startServer(options: ServerOptions, address: string): Prom
     RelationshipService: warden.relationships,
     SchemaService: warden.schema,
     TenantService: tenantService(options.datastore.access),
-    WatchService: watchService(),
+    WatchService: watch,
   });
-  register(authzed!, 'authzed.', AUTHZED_METHODS, { PermissionsService: authzedPermissionsService(warden), SchemaService: authzedSchemaService(warden) });
+  const spicedb = { permissions: authzedPermissionsService(warden), schema: authzedSchemaService(warden) };
+  register(authzed!, 'authzed.', AUTHZED_METHODS, {
+    PermissionsService: spicedb.permissions,
+    SchemaService: spicedb.schema,
+    WatchService: authzedWatchService({ ...warden, watch }),
+    ExperimentalService: authzedExperimentalService(spicedb.permissions, spicedb.schema),
+  });
   const statuses: ServingStatusMap = { '': 'SERVING' };
   for (const s of SERVICES) statuses[s] = 'SERVING';
   const health = new HealthImplementation(statuses);

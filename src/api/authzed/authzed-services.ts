@@ -1,10 +1,15 @@
+import { compileSchema, type SchemaIR } from '../../../schema-dsl/index.js';
 import { invalidArgument, WardenError } from '../../errors/error-code.js';
 import type { CallContext } from '../../server/call.js';
-import { toConsistency, type PbConsistency, type PbFilter, type PbObject, type PbRelationship, type PbStruct, type PbSubject } from '../convert.js';
+import { toConsistency, toFilter as wardenFilter, toRelationship, type PbConsistency, type PbFilter, type PbObject, type PbRelationship, type PbStruct, type PbSubject } from '../convert.js';
 import { MAX_LIST_LIMIT } from '../list-cursor.js';
 import type { permissionService } from '../permission-service.js';
 import type { relationshipService } from '../relationship-service.js';
-import type { schemaService } from '../schema-service.js';
+import { MAX_SCHEMA_BYTES, type schemaService } from '../schema-service.js';
+import { computablePermissions, dependentRelations, diffSchemas, reflectSchema, type ReflectionFilter } from './schema-reflection.js';
+import type { watchService } from '../watch-service.js';
+import { filterMatcher } from '../../store/filter.js';
+import type { Revision } from '../../store/store.js';
 
 // SpiceDB's API (authzed.api.v1) over Warden's own handlers: each method turns SpiceDB's request
 // into Warden's, calls the Warden handler (which validates, picks the revision and asks the
@@ -257,7 +262,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
   };
 }
 
-/** authzed.api.v1.SchemaService's ReadSchema and WriteSchema over Warden's handlers. */
+/** authzed.api.v1.SchemaService over Warden's handlers and compiled schema. */
 export function authzedSchemaService(w: WardenHandlers) {
   return {
     async ReadSchema(_req: unknown, { tenant }: CallContext) {
@@ -270,6 +275,106 @@ export function authzedSchemaService(w: WardenHandlers) {
 
     async WriteSchema(req: { schema: string }, ctx: CallContext) {
       return w.schema.WriteSchema(req, ctx);
+    },
+
+    async ReflectSchema(req: { consistency: PbConsistency | null; optional_filters: ReflectionFilter[] }, { tenant }: CallContext) {
+      const { ir, revision } = await schemaAt(tenant, req.consistency);
+      return { ...reflectSchema(ir, req.optional_filters), read_at: tenant.zookie(revision) };
+    },
+
+    async ComputablePermissions(req: { consistency: PbConsistency | null; definition_name: string; relation_name: string; optional_definition_name_filter: string }, { tenant }: CallContext) {
+      const { ir, revision } = await schemaAt(tenant, req.consistency);
+      memberOf(ir, req.definition_name, req.relation_name, 'relation_name');
+      return { permissions: computablePermissions(ir, req.definition_name, req.relation_name, req.optional_definition_name_filter), read_at: tenant.zookie(revision) };
+    },
+
+    async DependentRelations(req: { consistency: PbConsistency | null; definition_name: string; permission_name: string }, { tenant }: CallContext) {
+      const { ir, revision } = await schemaAt(tenant, req.consistency);
+      if (memberOf(ir, req.definition_name, req.permission_name, 'permission_name').kind !== 'permission') {
+        throw new WardenError('FAILED_PRECONDITION', `permission_name: \`${req.definition_name}#${req.permission_name}\` is a relation, not a permission`, { field: 'permission_name' });
+      }
+      return { relations: dependentRelations(ir, req.definition_name, req.permission_name), read_at: tenant.zookie(revision) };
+    },
+
+    async DiffSchema(req: { consistency: PbConsistency | null; comparison_schema: string }, { tenant }: CallContext) {
+      const { ir, revision } = await schemaAt(tenant, req.consistency);
+      if (!req.comparison_schema.trim()) throw invalidArgument('comparison_schema', 'is empty');
+      if (Buffer.byteLength(req.comparison_schema) > MAX_SCHEMA_BYTES) throw invalidArgument('comparison_schema', `is larger than ${MAX_SCHEMA_BYTES} bytes`);
+      return { diffs: diffSchemas(ir, compileSchema(req.comparison_schema)), read_at: tenant.zookie(revision) };
+    },
+  };
+}
+
+/**
+ * authzed.api.v1.ExperimentalService: the methods older clients still call, each the same as its
+ * stable successor (their messages have the same fields). The relationship counters are not served.
+ */
+export function authzedExperimentalService(permissions: ReturnType<typeof authzedPermissionsService>, schema: ReturnType<typeof authzedSchemaService>) {
+  return {
+    BulkImportRelationships: permissions.ImportBulkRelationships,
+    BulkExportRelationships: permissions.ExportBulkRelationships,
+    BulkCheckPermission: permissions.CheckBulkPermissions,
+    ExperimentalReflectSchema: schema.ReflectSchema,
+    ExperimentalComputablePermissions: schema.ComputablePermissions,
+    ExperimentalDependentRelations: schema.DependentRelations,
+    ExperimentalDiffSchema: schema.DiffSchema,
+  };
+}
+
+/** The compiled schema at the request's revision; NOT_FOUND before one is written, as SpiceDB answers. */
+async function schemaAt(tenant: CallContext['tenant'], consistency: PbConsistency | null): Promise<{ ir: SchemaIR; revision: Revision }> {
+  const revision = await tenant.pick(toConsistency(consistency));
+  const found = await tenant.store.readSchema(revision);
+  if (!found) throw new WardenError('NOT_FOUND', 'no schema has been written for this tenant yet');
+  return { ir: (await tenant.schemaAt(revision)).ir, revision };
+}
+
+/** A definition's member named in a request, or NOT_FOUND naming the field. */
+function memberOf(ir: SchemaIR, definition: string, name: string, field: string) {
+  const def = ir.definitions.find((d) => d.name === definition);
+  if (!def) throw new WardenError('NOT_FOUND', `definition_name: no definition \`${definition}\``, { field: 'definition_name' });
+  const member = def.members.find((m) => m.name === name);
+  if (!member) throw new WardenError('NOT_FOUND', `${field}: \`${definition}\` has no relation or permission \`${name}\``, { field });
+  return member;
+}
+
+/** authzed.api.v1.WatchService over Warden's Watch. */
+export function authzedWatchService(w: WardenHandlers & { readonly watch: ReturnType<typeof watchService> }) {
+  return {
+    async Watch(
+      req: { optional_object_types: string[]; optional_start_cursor: { token: string } | null; optional_relationship_filters: AzFilter[]; optional_update_kinds: string[] },
+      ctx: CallContext,
+      send: Send,
+    ) {
+      if (req.optional_object_types.length && req.optional_relationship_filters.length) {
+        throw invalidArgument('optional_relationship_filters', 'cannot be given with optional_object_types');
+      }
+      const matchers = req.optional_relationship_filters.map((f, i) => filterMatcher(wardenFilter(toFilter(f, `optional_relationship_filters[${i}]`), `optional_relationship_filters[${i}]`)));
+      // No kinds asked: relationship updates only, as SpiceDB does.
+      const kinds = new Set(req.optional_update_kinds.length ? req.optional_update_kinds : ['WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES']);
+      const relationships = kinds.has('WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES');
+      const schema = kinds.has('WATCH_KIND_INCLUDE_SCHEMA_UPDATES');
+      const checkpoints = kinds.has('WATCH_KIND_INCLUDE_CHECKPOINTS');
+      await w.watch.Watch({ optional_resource_types: req.optional_object_types, optional_start: req.optional_start_cursor, heartbeat_ms: 0 }, ctx, async (m) => {
+        const x = m as { changes: { operation: string; relationship: PbRelationship }[]; changes_through: unknown; metadata: PbStruct | null; schema_changed: boolean; is_heartbeat: boolean };
+        if (x.is_heartbeat) {
+          if (checkpoints) await send({ updates: [], changes_through: x.changes_through, optional_transaction_metadata: null, schema_updated: false, is_checkpoint: true, full_revision_metadata: [] });
+          return;
+        }
+        const updates = relationships
+          ? x.changes.filter((c) => !matchers.length || matchers.some((match) => match(toRelationship(c.relationship, 'relationship')))).map((c) => ({ operation: c.operation, relationship: c.relationship }))
+          : [];
+        const schemaUpdated = schema && x.schema_changed;
+        if (!updates.length && !schemaUpdated) return;
+        await send({
+          updates,
+          changes_through: x.changes_through,
+          optional_transaction_metadata: x.metadata,
+          schema_updated: schemaUpdated,
+          is_checkpoint: false,
+          full_revision_metadata: x.metadata ? [x.metadata] : [],
+        });
+      });
     },
   };
 }
