@@ -28,6 +28,8 @@ export interface ServeOptions {
   workers?: number;
   pgPoolSize: number;
   maxQueued: number;
+  testing: boolean;
+  testingAnyAddress: boolean;
 }
 
 const int = (flag: string) => (v: string): number => {
@@ -45,6 +47,8 @@ export function registerServe(program: Command): void {
     .option('--address <host:port>', 'where to listen (WARDEN_ADDRESS)', env['WARDEN_ADDRESS'] ?? '127.0.0.1:50051')
     .option('--datastore <spec>', 'memory | pglite:DIR | postgres://... (WARDEN_DATASTORE; default pglite:./warden-data)')
     .option('--read-replica <url>', 'PostgreSQL replica for snapshot reads (WARDEN_READ_REPLICA_URL)')
+    .option('--testing', 'an in-memory server for client test suites: every distinct bearer token is its own new, empty tenant (no keys), like `spicedb serve-testing`')
+    .option('--testing-any-address', 'let --testing listen on an address other than loopback')
     .option('--insecure-no-auth', 'serve without authentication, every call acting for the default tenant (WARDEN_INSECURE_NO_AUTH=true)', env['WARDEN_INSECURE_NO_AUTH'] === 'true')
     .option('--tls-cert <file>', 'PEM certificate chain (WARDEN_TLS_CERT)', env['WARDEN_TLS_CERT'])
     .option('--tls-key <file>', 'PEM private key (WARDEN_TLS_KEY)', env['WARDEN_TLS_KEY'])
@@ -64,7 +68,7 @@ export function registerServe(program: Command): void {
     .option('--lock-wait-ms <ms>', 'longest a write waits for the writer lock', int('--lock-wait-ms'), DEFAULT_LOCK_LIMITS.lockWaitMs)
     .option('--gc-window-ms <ms>', 'keep history this long', int('--gc-window-ms'), DEFAULT_GC_WINDOW_MS)
     .option('--gc-interval-ms <ms>', 'run garbage collection this often (0: never)', int('--gc-interval-ms'), 60 * 60 * 1000)
-    .addHelpText('after', '\nLogs go to stderr as JSON, one object a line (no --json needed).\n\nExamples:\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
+    .addHelpText('after', '\nLogs go to stderr as JSON, one object a line (no --json needed).\n\nExamples:\n  $ warden serve --testing --address 127.0.0.1:50051\n  $ warden serve --insecure-no-auth\n  $ warden serve --datastore postgres://warden@db/warden --tls-cert cert.pem --tls-key key.pem')
     // Everything a server needs is loaded here, not when any other `warden` command starts.
     .action(async (opts: ServeOptions) => (await import('./serve-run.js')).runServe(opts));
 }

@@ -5,7 +5,7 @@ import { datastoreConfig } from '../config/datastore-config.js';
 import type { RedisCheckCache } from '../cache/redis-check-cache.js';
 import { Engine } from '../engine/engine.js';
 import { WardenError } from '../errors/error-code.js';
-import { keyAuthenticate } from '../server/auth.js';
+import { keyAuthenticate, testingAuthenticate } from '../server/auth.js';
 import { insecureAuthenticate, startServer } from '../server/server.js';
 import { reportServing, superviseWorkers, workerSlot } from '../server/workers.js';
 import { DEFAULT_TENANT } from '../store/datastore.js';
@@ -20,8 +20,18 @@ export function log(level: 'info' | 'warn' | 'error', msg: string, fields: Recor
 }
 
 /** Runs `warden serve` (or, with --workers, supervises the worker processes that do). */
-export async function runServe(opts: ServeOptions): Promise<void> {
+export async function runServe(options: ServeOptions): Promise<void> {
+  let opts = options;
   if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+  if (opts.testing) {
+    if (opts.datastore && opts.datastore !== 'memory') throw new WardenError('INVALID_ARGUMENT', '--testing serves from memory: leave out --datastore');
+    if (opts.insecureNoAuth) throw new WardenError('INVALID_ARGUMENT', '--testing and --insecure-no-auth go one at a time');
+    const host = opts.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    if (!opts.testingAnyAddress && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) {
+      throw new WardenError('INVALID_ARGUMENT', `--testing listens on loopback only (anyone who reaches it can write): ${opts.address} is not; add --testing-any-address to mean it`);
+    }
+    opts = { ...opts, datastore: 'memory', workers: 1 };
+  }
   const config = datastoreConfig(opts);
   const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
   let workers = opts.workers ?? (embedded ? 1 : availableParallelism());
@@ -54,7 +64,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const speaks = slot === null || slot === 1;
   if (!speaks) {
     // Worker 1 gave the warnings below.
-  } else if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
+  } else if (opts.testing) log('warn', 'TESTING MODE (--testing): in memory, every bearer token is a new empty tenant of its own, no keys; nothing is kept, and anyone who reaches this address can write');
+  else if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
   else if (!(await ds.access.listKeys()).some((k) => !k.revokedAt)) {
     if (embedded) {
       // No other process can open an embedded store while it serves, so the first key is made here.
@@ -89,7 +100,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     {
       datastore: ds,
       engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes, ...(redis ? { sharedCache: redis } : {}) }),
-      authenticate: opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
+      authenticate: opts.testing ? testingAuthenticate(ds.access) : opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
       quantizationMs: opts.quantizationMs,
       admission: { maxInFlight: Math.max(1, opts.maxInFlight), maxQueued: opts.maxQueued },
       maxMessageBytes: opts.maxMessageBytes,
@@ -100,7 +111,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   );
   const host = opts.address.replace(/:\d+$/, '');
   const address = `${host}:${server.port}`;
-  log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redact(config.datastore), tls: !!opts.tlsCert, auth: opts.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redact(config.datastore), tls: !!opts.tlsCert, auth: opts.testing ? 'testing' : opts.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
   reportServing(address);
   // Garbage collection is the work of one process.
   const gc = opts.gcIntervalMs && (slot === null || slot === 1)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { WardenError } from '../errors/error-code.js';
 import type { Tenants } from '../api/tenant-state.js';
 import { verifyKey, type AccessStore, type ApiKeyInfo } from '../store/access.js';
@@ -43,5 +44,38 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
       throw new WardenError('PERMISSION_DENIED', `the API key lacks the \`${scope}\` scope this method needs (it has ${hit.info.scopes.join(', ')})`);
     }
     return tenants.get(hit.info.tenant);
+  };
+}
+
+/** The most tokens (tenants) one testing server takes on. */
+export const MAX_TESTING_TENANTS = 10_000;
+
+/**
+ * `warden serve --testing`: every distinct bearer token is a tenant of its own, new and empty on
+ * first use (as `spicedb serve-testing` gives each token its own datastore), with every scope but
+ * admin, so a client's test suite can isolate its tests by token with no keys to make. Only for
+ * tests: anyone who can reach the server can write.
+ */
+export function testingAuthenticate(access: AccessStore): (tenants: Tenants) => Authenticate {
+  const made = new Map<string, Promise<string>>();
+  return (tenants) => async (call, scope) => {
+    const header = call.metadata.get('authorization')[0];
+    const token = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : '';
+    if (!token) throw new WardenError('UNAUTHENTICATED', 'missing `authorization: Bearer <token>` metadata: in testing mode any token names a tenant of its own');
+    if (scope === 'admin') throw new WardenError('PERMISSION_DENIED', 'tenants are not managed in testing mode: each token is its own tenant');
+    let tenant = made.get(token);
+    if (!tenant) {
+      if (made.size >= MAX_TESTING_TENANTS) throw new WardenError('RESOURCE_EXHAUSTED', `testing mode holds at most ${MAX_TESTING_TENANTS} tokens' tenants: restart the server`);
+      const name = `testing-${createHash('sha256').update(token).digest('hex').slice(0, 40)}`;
+      tenant = access.createTenant(name).then(
+        () => name,
+        (e: unknown) => {
+          made.delete(token);
+          throw e;
+        },
+      );
+      made.set(token, tenant);
+    }
+    return tenants.get(await tenant);
   };
 }

@@ -1,4 +1,6 @@
-import { status } from '@grpc/grpc-js';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { credentials, status } from '@grpc/grpc-js';
 import { v1 } from '@authzed/authzed-node';
 import t from 'tap';
 import { keyAuthenticate } from '../../src/server/auth.js';
@@ -197,4 +199,38 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     await t.rejects(globex.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: SCHEMA })), { code: status.PERMISSION_DENIED }, 'a key without the schema scope');
     await t.rejects(p.experimentalCountRelationships(v1.ExperimentalCountRelationshipsRequest.create({ name: 'n' })), { code: status.UNIMPLEMENTED }, 'relationship counters are not served');
   });
+});
+
+t.test('warden serve --testing: each token its own empty tenant, for client test suites', async (t) => {
+  const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+  const refused = spawnSync(process.execPath, [bin, 'serve', '--testing', '--address', '0.0.0.0:0'], { encoding: 'utf8' });
+  t.equal(refused.status, 3, 'a non-loopback address is refused');
+  t.match(refused.stderr, /--testing listens on loopback only.*--testing-any-address/);
+  const server = spawn(process.execPath, [bin, 'serve', '--testing', '--address', '127.0.0.1:0', '--grace-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    server.stderr.on('data', (d) => {
+      log += String(d);
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+      if (m) resolve(m[1]!);
+    });
+    server.once('exit', (code) => reject(new Error(`warden serve --testing exited with ${code}: ${log}`)));
+  });
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.once('exit', () => resolve());
+    server.kill('SIGTERM');
+  }));
+  t.match(log, /TESTING MODE/, 'says so loudly');
+  const [a, b] = ['token-a', 'token-b'].map((token) => v1.NewClient(token, endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS));
+  t.teardown(() => [a, b].forEach((c) => c!.close()));
+  await a!.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: SCHEMA }));
+  const w = await a!.promises.writeRelationships(v1.WriteRelationshipsRequest.create({ updates: [touch(rel('doc', 'x', 'viewer', sub('user', 'ann')))] }));
+  const check = await a!.promises.checkPermission(
+    v1.CheckPermissionRequest.create({ consistency: v1.Consistency.create({ requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: w.writtenAt! } }), resource: obj('doc', 'x'), permission: 'view', subject: sub('user', 'ann') }),
+  );
+  t.equal(check.permissionship, v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION, 'one token writes and reads its own data');
+  await t.rejects(b!.promises.readSchema(v1.ReadSchemaRequest.create({})), { code: status.NOT_FOUND }, 'another token starts empty');
+  const anonymous = v1.NewClientWithChannelCredentials(endpoint, credentials.createInsecure());
+  t.teardown(() => anonymous.close());
+  await t.rejects(anonymous.promises.readSchema(v1.ReadSchemaRequest.create({})), { code: status.UNAUTHENTICATED }, 'a token is still needed');
 });
