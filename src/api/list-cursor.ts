@@ -11,7 +11,7 @@ export const MAX_LIST_LIMIT = 10_000;
 export function listLimit(limit: number): number {
   if (!limit) return DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(limit) || limit < 0) throw invalidArgument('limit', 'must be a positive whole number');
-  if (limit > MAX_LIST_LIMIT) throw invalidArgument('limit', `${limit} is more than the maximum of ${MAX_LIST_LIMIT}`);
+  if (limit > MAX_LIST_LIMIT) throw invalidArgument('limit', `${limit} is more than the maximum of ${MAX_LIST_LIMIT}`, 'ERROR_REASON_EXCEEDS_MAXIMUM_ALLOWABLE_LIMIT');
   return limit;
 }
 
@@ -58,5 +58,5 @@ export function decodeListCursor(cursor: string): ListCursor {
   } catch {
     // fall through
   }
-  throw invalidArgument('cursor', 'is not a cursor this server issued');
+  throw invalidArgument('cursor', 'is not a cursor this server issued', 'ERROR_REASON_INVALID_CURSOR');
 }

@@ -59,7 +59,7 @@ export function permissionService(engine: Engine, listings: Listings) {
     },
 
     async BatchCheck(req: { consistency: PbConsistency | null; items: CheckItem[] }, { tenant, signal }: CallContext) {
-      if (req.items.length > MAX_BATCH_ITEMS) throw invalidArgument('items', `${req.items.length} items, at most ${MAX_BATCH_ITEMS} allowed`);
+      if (req.items.length > MAX_BATCH_ITEMS) throw invalidArgument('items', `${req.items.length} items, at most ${MAX_BATCH_ITEMS} allowed`, 'ERROR_REASON_TOO_MANY_CHECKS_IN_REQUEST');
       const itemError = (e: unknown) => {
         const mapped = toStatus(e);
         if (mapped.internal) throw e;

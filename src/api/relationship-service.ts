@@ -170,5 +170,5 @@ function decodeExportCursor(c: string): ExportPosition {
   } catch {
     // fall through
   }
-  throw invalidArgument('cursor', 'is not a cursor this server issued');
+  throw invalidArgument('cursor', 'is not a cursor this server issued', 'ERROR_REASON_INVALID_CURSOR');
 }

@@ -292,7 +292,7 @@ export class Engine {
     req: { resourceType: string; permission: string; subject: SubjectRef } & RequestExtras,
     skip = 0,
   ): AsyncGenerator<{ readonly offset: number; readonly found: readonly FoundResource[] }> {
-    if (!snap.schema.definition(req.resourceType)) throw failedPrecondition(`unknown type \`${req.resourceType}\``, 'resource_type');
+    if (!snap.schema.definition(req.resourceType)) throw failedPrecondition(`unknown type \`${req.resourceType}\``, 'resource_type', 'ERROR_REASON_UNKNOWN_DEFINITION');
     validatePermission(snap.schema, req.resourceType, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
     const prepared = this.#prepare(snap, req);
@@ -323,7 +323,7 @@ export class Engine {
   ): Promise<FoundSubjects> {
     validateObject(snap.schema, req.resource, 'resource');
     validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
-    if (!snap.schema.definition(req.subjectType)) throw failedPrecondition(`unknown type \`${req.subjectType}\``, 'subject_type');
+    if (!snap.schema.definition(req.subjectType)) throw failedPrecondition(`unknown type \`${req.subjectType}\``, 'subject_type', 'ERROR_REASON_UNKNOWN_DEFINITION');
     const subjectRelation = req.subjectRelation ?? ELLIPSIS;
     if (subjectRelation !== ELLIPSIS) validatePermission(snap.schema, req.subjectType, subjectRelation, 'subject_relation');
     snap = this.#prepare(snap, req);
@@ -356,18 +356,18 @@ export class Engine {
 }
 
 function validateObject(schema: TypeSystem, o: ObjectRef, field: string): void {
-  if (!schema.definition(o.type)) throw failedPrecondition(`unknown type \`${o.type}\``, `${field}.object_type`);
+  if (!schema.definition(o.type)) throw failedPrecondition(`unknown type \`${o.type}\``, `${field}.object_type`, 'ERROR_REASON_UNKNOWN_DEFINITION');
   if (o.id === WILDCARD_ID) throw invalidArgument(`${field}.object_id`, 'a wildcard cannot be a resource');
 }
 
 function validatePermission(schema: TypeSystem, type: string, name: string, field: string): void {
-  if (!schema.member(type, name)) throw failedPrecondition(`\`${name}\` is not a relation or permission of \`${type}\``, field);
+  if (!schema.member(type, name)) throw failedPrecondition(`\`${name}\` is not a relation or permission of \`${type}\``, field, 'ERROR_REASON_UNKNOWN_RELATION_OR_PERMISSION');
 }
 
 function validateSubject(schema: TypeSystem, s: SubjectRef, field: string): void {
-  if (!schema.definition(s.type)) throw failedPrecondition(`unknown type \`${s.type}\``, `${field}.object_type`);
+  if (!schema.definition(s.type)) throw failedPrecondition(`unknown type \`${s.type}\``, `${field}.object_type`, 'ERROR_REASON_UNKNOWN_DEFINITION');
   if (s.id === WILDCARD_ID) throw invalidArgument(`${field}.object_id`, 'a wildcard cannot be the subject of a question');
   if (s.relation !== ELLIPSIS && !schema.member(s.type, s.relation)) {
-    throw failedPrecondition(`\`${s.relation}\` is not a relation or permission of \`${s.type}\``, `${field}.relation`);
+    throw failedPrecondition(`\`${s.relation}\` is not a relation or permission of \`${s.type}\``, `${field}.relation`, 'ERROR_REASON_UNKNOWN_RELATION_OR_PERMISSION');
   }
 }

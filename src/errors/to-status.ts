@@ -1,6 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { SchemaError, formatDiagnostic } from '../../schema-dsl/index.js';
-import { WardenError, type ErrorCode } from './error-code.js';
+import { WardenError, type ErrorCode, type ErrorReason } from './error-code.js';
+import { statusDetails } from './status-details.js';
 
 const STATUS: Record<ErrorCode, status> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
@@ -43,12 +44,12 @@ export interface MappedStatus {
 export function toStatus(e: unknown): MappedStatus {
   if (e instanceof WardenError) {
     const internal = e.code === 'INTERNAL';
-    const mapped = withMetadata(STATUS[e.code], internal ? 'internal error' : e.message, e.field);
+    const mapped = withMetadata(STATUS[e.code], internal ? 'internal error' : e.message, e.field, internal ? undefined : e.reason);
     // gRPC's retry advice, which grpc-js and other clients' retry policies honour.
     if (e.retryAfterMs !== undefined) mapped.metadata!.set('grpc-retry-pushback-ms', String(e.retryAfterMs));
     return { error: mapped, internal };
   }
-  if (e instanceof SchemaError) return { error: withMetadata(status.INVALID_ARGUMENT, schemaMessage(e), 'schema'), internal: false };
+  if (e instanceof SchemaError) return { error: withMetadata(status.INVALID_ARGUMENT, schemaMessage(e), 'schema', 'ERROR_REASON_SCHEMA_PARSE_ERROR'), internal: false };
   return { error: withMetadata(status.INTERNAL, 'internal error', undefined), internal: true };
 }
 
@@ -75,10 +76,11 @@ export function internalStatus(): MappedStatus['error'] {
   return { code: status.INTERNAL, details: 'internal error', message: 'internal error', metadata: new Metadata() };
 }
 
-function withMetadata(code: status, details: string, field: string | undefined): MappedStatus['error'] {
+function withMetadata(code: status, details: string, field: string | undefined, reason?: ErrorReason): MappedStatus['error'] {
   const metadata = new Metadata();
   if (field) metadata.set('warden-field', metadataValue(truncate(field, MAX_FIELD_CHARS)));
   const message = truncate(details, MAX_STATUS_MESSAGE_CHARS);
+  if (reason) metadata.set('grpc-status-details-bin', statusDetails(code, message, reason, field ? { field: truncate(field, MAX_FIELD_CHARS) } : {}));
   return { code, details: message, message, metadata };
 }
 

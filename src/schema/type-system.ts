@@ -9,7 +9,7 @@ import {
   type RewriteIR,
   type SchemaIR,
 } from '../../schema-dsl/index.js';
-import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
+import { failedPrecondition, invalidArgument, type ErrorReason } from '../errors/error-code.js';
 import { CaveatValueError, toCelValue } from './caveat-values.js';
 import { MAX_RELATIONSHIP_CONTEXT_BYTES, WILDCARD_ID, relationshipKey, type Relationship } from '../model/relationship.js';
 
@@ -156,17 +156,17 @@ export class TypeSystem {
    */
   validateRelationship(r: Relationship, field = 'relationship'): void {
     const shown = relationshipKey(r);
-    const fail = (why: string): never => {
-      throw failedPrecondition(`${why} in \`${shown}\``, field);
+    const fail = (why: string, reason: ErrorReason = 'ERROR_REASON_INVALID_SUBJECT_TYPE'): never => {
+      throw failedPrecondition(`${why} in \`${shown}\``, field, reason);
     };
-    if (!this.#defs.has(r.resource.type)) fail(`unknown resource type \`${r.resource.type}\``);
+    if (!this.#defs.has(r.resource.type)) fail(`unknown resource type \`${r.resource.type}\``, 'ERROR_REASON_UNKNOWN_DEFINITION');
     const m = this.member(r.resource.type, r.relation);
-    if (!m) fail(`unknown relation \`${r.relation}\` on type \`${r.resource.type}\``);
-    if (m!.kind !== 'relation') fail(`\`${r.resource.type}#${r.relation}\` is a permission; relationships can only be written to relations`);
+    if (!m) fail(`unknown relation \`${r.relation}\` on type \`${r.resource.type}\``, 'ERROR_REASON_UNKNOWN_RELATION_OR_PERMISSION');
+    if (m!.kind !== 'relation') fail(`\`${r.resource.type}#${r.relation}\` is a permission; relationships can only be written to relations`, 'ERROR_REASON_CANNOT_UPDATE_PERMISSION');
     const rel = m as RelationIR;
-    if (!this.#defs.has(r.subject.type)) fail(`unknown subject type \`${r.subject.type}\``);
+    if (!this.#defs.has(r.subject.type)) fail(`unknown subject type \`${r.subject.type}\``, 'ERROR_REASON_UNKNOWN_DEFINITION');
     if (r.subject.relation !== ELLIPSIS && !this.member(r.subject.type, r.subject.relation)) {
-      fail(`unknown relation \`${r.subject.relation}\` on subject type \`${r.subject.type}\``);
+      fail(`unknown relation \`${r.subject.relation}\` on subject type \`${r.subject.type}\``, 'ERROR_REASON_UNKNOWN_RELATION_OR_PERMISSION');
     }
     const wildcard = r.subject.id === WILDCARD_ID;
     const sameShape = rel.allowed.filter(
@@ -176,7 +176,7 @@ export class TypeSystem {
     const allowedList = rel.allowed.map(formatAllowed).join(' | ');
     if (!sameShape.length) fail(`subjects \`${kind}\` are not allowed by \`${r.resource.type}#${r.relation}: ${allowedList}\``);
     const caveat = r.caveat?.name ?? null;
-    if (caveat !== null && !this.#caveats.has(caveat)) fail(`unknown caveat \`${caveat}\``);
+    if (caveat !== null && !this.#caveats.has(caveat)) fail(`unknown caveat \`${caveat}\``, 'ERROR_REASON_UNKNOWN_CAVEAT');
     if (r.caveat?.context) this.#validateContext(r.caveat.name, r.caveat.context, field, shown);
     const fits = (a: AllowedSubjectIR): boolean => a.caveat === caveat && a.expiration === (r.expiresAt !== null);
     if (!sameShape.some(fits)) {

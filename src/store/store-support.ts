@@ -31,10 +31,10 @@ export function decodeCursor(cursor: string, revision: Revision): RelationshipSo
   try {
     v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalidArgument('cursor', 'is not a cursor this server issued');
+    throw invalidArgument('cursor', 'is not a cursor this server issued', 'ERROR_REASON_INVALID_CURSOR');
   }
-  if (!Array.isArray(v) || v.length !== 7 || !v.every((x) => typeof x === 'string')) throw invalidArgument('cursor', 'is not a cursor this server issued');
-  if (v[0] !== revision) throw invalidArgument('cursor', `was issued for revision ${String(v[0])}, not ${revision}: resume at the revision it came from`);
+  if (!Array.isArray(v) || v.length !== 7 || !v.every((x) => typeof x === 'string')) throw invalidArgument('cursor', 'is not a cursor this server issued', 'ERROR_REASON_INVALID_CURSOR');
+  if (v[0] !== revision) throw invalidArgument('cursor', `was issued for revision ${String(v[0])}, not ${revision}: resume at the revision it came from`, 'ERROR_REASON_INVALID_CURSOR');
   return v.slice(1) as unknown as RelationshipSortKey;
 }
 
@@ -44,17 +44,17 @@ export function cursorRevision(cursor: string): Revision {
   try {
     v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalidArgument('cursor', 'is not a cursor this server issued');
+    throw invalidArgument('cursor', 'is not a cursor this server issued', 'ERROR_REASON_INVALID_CURSOR');
   }
-  if (!Array.isArray(v) || typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0])) throw invalidArgument('cursor', 'is not a cursor this server issued');
+  if (!Array.isArray(v) || typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0])) throw invalidArgument('cursor', 'is not a cursor this server issued', 'ERROR_REASON_INVALID_CURSOR');
   return v[0] as Revision;
 }
 
 /** Checks a write's updates and preconditions before any store work: counts, and no relationship twice. */
 export function validateUpdates(updates: readonly RelationshipUpdate[], maxUpdates: number, preconditions: readonly Precondition[] = []): void {
-  if (updates.length > maxUpdates) throw invalidArgument('updates', `${updates.length} updates, more than the limit of ${maxUpdates}`);
+  if (updates.length > maxUpdates) throw invalidArgument('updates', `${updates.length} updates, more than the limit of ${maxUpdates}`, 'ERROR_REASON_TOO_MANY_UPDATES_IN_REQUEST');
   if (preconditions.length > MAX_PRECONDITIONS) {
-    throw invalidArgument('preconditions', `${preconditions.length} preconditions, more than the limit of ${MAX_PRECONDITIONS}`);
+    throw invalidArgument('preconditions', `${preconditions.length} preconditions, more than the limit of ${MAX_PRECONDITIONS}`, 'ERROR_REASON_TOO_MANY_PRECONDITIONS_IN_REQUEST');
   }
   for (const p of preconditions) validateFilter(p.filter);
   const seen = new Set<string>();
@@ -67,19 +67,20 @@ export function validateUpdates(updates: readonly RelationshipUpdate[], maxUpdat
 
 /** The error for a CREATE of a relationship that exists. */
 export function alreadyExists(r: Relationship): WardenError {
-  return new WardenError('ALREADY_EXISTS', `relationship \`${relationshipKey(r)}\` already exists`, { field: 'updates' });
+  return new WardenError('ALREADY_EXISTS', `relationship \`${relationshipKey(r)}\` already exists`, { field: 'updates', reason: 'ERROR_REASON_ATTEMPT_TO_RECREATE_RELATIONSHIP' });
 }
 
 /** The error for a precondition that did not hold. */
 export function preconditionFailed(index: number, operation: 'must_match' | 'must_not_match'): WardenError {
   const what = operation === 'must_match' ? 'no relationship matches its filter' : 'a relationship matches its filter';
-  return new WardenError('FAILED_PRECONDITION', `preconditions[${index}] (${operation.toUpperCase()}) failed: ${what}`, { field: `preconditions[${index}]` });
+  return new WardenError('FAILED_PRECONDITION', `preconditions[${index}] (${operation.toUpperCase()}) failed: ${what}`, { field: `preconditions[${index}]`, reason: 'ERROR_REASON_WRITE_OR_DELETE_PRECONDITION_FAILURE' });
 }
 
 /** The error for a delete by filter that matched more than its limit. */
 export function tooManyToDelete(limit: number): WardenError {
   return new WardenError('FAILED_PRECONDITION', `more than ${limit} relationships match the filter; raise the limit or allow a partial delete`, {
     field: 'limit',
+    reason: 'ERROR_REASON_TOO_MANY_RELATIONSHIPS_FOR_TRANSACTIONAL_DELETE',
   });
 }
 

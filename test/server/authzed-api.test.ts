@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { credentials, status } from '@grpc/grpc-js';
 import { v1 } from '@authzed/authzed-node';
 import t from 'tap';
+import { readStatusDetails } from '../../src/errors/status-details.js';
 import { keyAuthenticate } from '../../src/server/auth.js';
 import { startServer } from '../../src/server/server.js';
 import { createKey } from '../../src/store/access.js';
@@ -186,6 +187,30 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     const updates = seen.flatMap((m) => m.updates);
     t.same(updates.map((u) => [u.operation, u.relationship?.resource?.objectId, u.relationship?.relation]), [[v1.RelationshipUpdate_Operation.TOUCH, 'w1', 'viewer']], 'the viewer change, not the banned one');
     t.ok(seen.every((m) => m.changesThrough?.token), 'each message says how far it goes');
+  });
+
+  await t.test('errors carry the codes and ErrorInfo reasons SpiceDB sends', async (t) => {
+    const reasonOf = async (call: Promise<unknown>): Promise<{ code: number; reason: string; domain: string }> => {
+      const e = (await call.then(() => null, (err: unknown) => err)) as { code: number; metadata: { get(k: string): unknown[] } } | null;
+      if (!e) return { code: 0, reason: 'no error', domain: '' };
+      const bin = e.metadata.get('grpc-status-details-bin')[0] as Buffer | undefined;
+      const r = bin ? readStatusDetails(bin).reasons[0] : undefined;
+      return { code: e.code, reason: r?.reason ?? 'none', domain: r?.domain ?? '' };
+    };
+    const check = (type: string, permission: string) => p.checkPermission(v1.CheckPermissionRequest.create({ consistency: full, resource: obj(type, 'x'), permission, subject: sub('user', 'ann') }));
+    t.same(await reasonOf(check('nosuchtype', 'view')), { code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_UNKNOWN_DEFINITION', domain: 'authzed.com' }, 'an unknown type on Check');
+    t.same(await reasonOf(check('doc', 'nosuch')), { code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_UNKNOWN_RELATION_OR_PERMISSION', domain: 'authzed.com' });
+    const create = v1.RelationshipUpdate.create({ operation: v1.RelationshipUpdate_Operation.CREATE, relationship: rel('doc', 'plan', 'viewer', sub('user', 'ann')) });
+    t.same(await reasonOf(p.writeRelationships(v1.WriteRelationshipsRequest.create({ updates: [create] }))), { code: status.ALREADY_EXISTS, reason: 'ERROR_REASON_ATTEMPT_TO_RECREATE_RELATIONSHIP', domain: 'authzed.com' });
+    const onPermission = touch(rel('doc', 'plan', 'view', sub('user', 'ann')));
+    t.same(await reasonOf(p.writeRelationships(v1.WriteRelationshipsRequest.create({ updates: [onPermission] }))), { code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_CANNOT_UPDATE_PERMISSION', domain: 'authzed.com' });
+    t.same(await reasonOf(p.writeSchema(v1.WriteSchemaRequest.create({ schema: 'definition {' }))), { code: status.INVALID_ARGUMENT, reason: 'ERROR_REASON_SCHEMA_PARSE_ERROR', domain: 'authzed.com' });
+    const mustMatch = v1.Precondition.create({ operation: v1.Precondition_Operation.MUST_MATCH, filter: v1.RelationshipFilter.create({ resourceType: 'doc', optionalResourceId: 'none' }) });
+    t.same(await reasonOf(p.writeRelationships(v1.WriteRelationshipsRequest.create({ updates: [touch(rel('doc', 'p2', 'viewer', sub('user', 'ann')))], optionalPreconditions: [mustMatch] }))), {
+      code: status.FAILED_PRECONDITION,
+      reason: 'ERROR_REASON_WRITE_OR_DELETE_PRECONDITION_FAILURE',
+      domain: 'authzed.com',
+    });
   });
 
   await t.test('the same keys, tenants and limits as the native API', async (t) => {

@@ -53,7 +53,7 @@ export class CelCaveatEvaluator implements CaveatEvaluator {
     let p = this.#programs.get(name);
     if (p) return p;
     const caveat = this.#schema.caveat(name);
-    if (!caveat) throw new WardenError('FAILED_PRECONDITION', `caveat \`${name}\` is not in the schema`);
+    if (!caveat) throw new WardenError('FAILED_PRECONDITION', `caveat \`${name}\` is not in the schema`, { reason: 'ERROR_REASON_UNKNOWN_CAVEAT' });
     const parsed = parse(caveat.expression);
     const run = plan(ENV, parsed) as (bindings: Record<string, unknown>) => CelResult;
     const expr = parsed.expr as unknown as Node;

@@ -133,7 +133,7 @@ function depthGuard(depthLeft: number, at: string): void {
     throw new WardenError(
       'RESOURCE_EXHAUSTED',
       `the maximum depth was exceeded at \`${at}\`: the permission graph is nested deeper than the configured limit (max_depth)`,
-      { field: 'max_depth' },
+      { field: 'max_depth', reason: 'ERROR_REASON_MAXIMUM_DEPTH_EXCEEDED' },
     );
   }
 }

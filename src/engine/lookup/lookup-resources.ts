@@ -100,6 +100,7 @@ export async function* lookupResources(newScope: () => Scope, p: LookupResources
     if (level > limits.maxDepth) {
       throw new WardenError('RESOURCE_EXHAUSTED', 'the maximum depth was exceeded while looking up resources (max_depth)', {
         field: 'max_depth',
+        reason: 'ERROR_REASON_MAXIMUM_DEPTH_EXCEEDED',
       });
     }
     const next: typeof frontier = new Map();

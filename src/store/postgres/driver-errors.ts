@@ -31,7 +31,7 @@ export function mapDriverError(e: unknown): WardenError {
   if (UNAVAILABLE_CODES.has(code) || /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message)) {
     return new WardenError('UNAVAILABLE', 'the datastore is unavailable; try again shortly', { cause: e });
   }
-  if (code === '23505') return new WardenError('ALREADY_EXISTS', 'a relationship being created already exists', { cause: e });
+  if (code === '23505') return new WardenError('ALREADY_EXISTS', 'a relationship being created already exists', { cause: e, reason: 'ERROR_REASON_ATTEMPT_TO_RECREATE_RELATIONSHIP' });
   if (code === '57014') {
     return new WardenError('UNAVAILABLE', 'the datastore statement ran past its time limit (a write may hold the writer lock only so long) and nothing was written', { cause: e });
   }
