@@ -1,5 +1,4 @@
 import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { authzedExperimentalService, authzedPermissionsService, authzedSchemaService, authzedWatchService } from '../api/authzed/authzed-services.js';
 import { permissionService } from '../api/permission-service.js';
@@ -14,6 +13,7 @@ import type { Datastore } from '../store/datastore.js';
 import { clientStream, MAX_WATCH_MS, serverStream, tolerantDeserializer, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
 import { loadApi } from './proto.js';
+import { reflectionService } from './reflection.js';
 
 /** Everything a server is made of. */
 export interface ServerOptions {
@@ -178,7 +178,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
   for (const s of SERVICES) statuses[s] = 'SERVING';
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  reflectionService(definition).addToServer(server);
 
   const credentials = options.tls ? ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))));
