@@ -18,6 +18,20 @@ import { listLimit } from './list-cursor.js';
 const OPERATIONS = { OPERATION_CREATE: 'create', OPERATION_TOUCH: 'touch', OPERATION_DELETE: 'delete' } as const;
 const PRECONDITIONS = { OPERATION_MUST_MATCH: 'must_match', OPERATION_MUST_NOT_MATCH: 'must_not_match' } as const;
 
+/** A precondition message: MUST_MATCH or MUST_NOT_MATCH a filter. */
+interface PbPrecondition {
+  operation: string;
+  filter: PbFilter | null;
+}
+
+function toPreconditions(list: readonly PbPrecondition[]): StorePrecondition[] {
+  return list.map((p, i) => {
+    const operation = PRECONDITIONS[p.operation as keyof typeof PRECONDITIONS];
+    if (!operation) throw invalidArgument(`preconditions[${i}].operation`, 'must be MUST_MATCH or MUST_NOT_MATCH');
+    return { operation, filter: toFilter(p.filter, `preconditions[${i}].filter`) };
+  });
+}
+
 /** RelationshipService: one function per RPC. */
 export function relationshipService() {
   return {
@@ -35,11 +49,7 @@ export function relationshipService() {
         if (!operation) throw invalidArgument(`updates[${i}].operation`, 'must be CREATE, TOUCH or DELETE');
         return { operation, relationship: toRelationship(u.relationship, `updates[${i}].relationship`) };
       });
-      const preconditions: StorePrecondition[] = req.preconditions.map((p, i) => {
-        const operation = PRECONDITIONS[p.operation as keyof typeof PRECONDITIONS];
-        if (!operation) throw invalidArgument(`preconditions[${i}].operation`, 'must be MUST_MATCH or MUST_NOT_MATCH');
-        return { operation, filter: toFilter(p.filter, `preconditions[${i}].filter`) };
-      });
+      const preconditions = toPreconditions(req.preconditions);
       // Meaning is checked against the schema in force when the write commits, inside the store's
       // serialization: a schema change cannot slip in between the check and the write.
       const guard = (stored: StoredSchema | null): void => {
@@ -52,12 +62,16 @@ export function relationshipService() {
       return { written_at: tenant.zookie(revision) };
     },
 
-    async Delete(req: { filter: PbFilter | null; limit: number; allow_partial: boolean; metadata: PbStruct | null }, { tenant }: CallContext) {
+    async Delete(
+      req: { filter: PbFilter | null; limit: number; allow_partial: boolean; metadata: PbStruct | null; preconditions?: PbPrecondition[] },
+      { tenant }: CallContext,
+    ) {
       const filter = toFilter(req.filter, 'filter');
       if (req.allow_partial && !req.limit) throw invalidArgument('allow_partial', 'needs a limit');
       const r = await tenant.store.deleteByFilter(filter, {
         ...(req.limit ? { limit: req.limit } : {}),
         allowPartial: req.allow_partial,
+        preconditions: toPreconditions(req.preconditions ?? []),
         ...(req.metadata ? { metadata: storedStruct(req.metadata, 'metadata') } : {}),
       });
       return { deleted_at: tenant.zookie(r.revision), deleted_count: String(r.deleted), more_remain: r.more };

@@ -90,6 +90,17 @@ export interface WriteOptions {
   readonly guard?: SchemaGuard;
 }
 
+/** Options of a delete by filter. */
+export interface DeleteOptions {
+  /** Delete at most this many. */
+  readonly limit?: number;
+  /** With a limit: delete up to it and report whether more remain, instead of failing. */
+  readonly allowPartial?: boolean;
+  /** Checked before anything is deleted, as a write's are. */
+  readonly preconditions?: readonly Precondition[];
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
 /** Reads the live relationships (current, not expired) inside a write's serialization, page by page. */
 export type LivePages = (filter: RelationshipFilter, options: { limit: number; cursor?: string | null }) => Promise<ReadPage>;
 
@@ -153,9 +164,10 @@ export interface Store {
   write(updates: readonly RelationshipUpdate[], options?: WriteOptions): Promise<Revision>;
   /**
    * Deletes the live relationships matching a filter, at most `limit` of them. Past the limit it
-   * fails with FAILED_PRECONDITION and deletes nothing, unless `allowPartial`.
+   * fails with FAILED_PRECONDITION and deletes nothing, unless `allowPartial`. Preconditions are
+   * checked as a write's are, in the same serialization: one that fails deletes nothing.
    */
-  deleteByFilter(filter: RelationshipFilter, options?: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> }): Promise<DeleteResult>;
+  deleteByFilter(filter: RelationshipFilter, options?: DeleteOptions): Promise<DeleteResult>;
   /** One page of the relationships matching a filter at a revision, in key order. */
   readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage>;
   /**

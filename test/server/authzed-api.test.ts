@@ -131,7 +131,10 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     const filtered = await p.exportBulkRelationships(v1.ExportBulkRelationshipsRequest.create({ consistency: full, optionalRelationshipFilter: filter, optionalLimit: 500 }));
     t.same(filtered.map((b) => b.relationships.length), [500, 500, 200], 'a filtered export in batches of the limit');
 
-    const deleted = await p.deleteRelationships(v1.DeleteRelationshipsRequest.create({ relationshipFilter: filter }));
+    const mustMatch = (id: string) => v1.Precondition.create({ operation: v1.Precondition_Operation.MUST_MATCH, filter: v1.RelationshipFilter.create({ resourceType: 'doc', optionalResourceId: id }) });
+    await t.rejects(p.deleteRelationships(v1.DeleteRelationshipsRequest.create({ relationshipFilter: filter, optionalPreconditions: [mustMatch('nowhere')] })), { code: status.FAILED_PRECONDITION }, 'a failed precondition deletes nothing');
+    t.equal((await p.readRelationships(v1.ReadRelationshipsRequest.create({ consistency: full, relationshipFilter: filter }))).length, 1200);
+    const deleted = await p.deleteRelationships(v1.DeleteRelationshipsRequest.create({ relationshipFilter: filter, optionalPreconditions: [mustMatch('d0')] }));
     t.equal(deleted.relationshipsDeletedCount, '1200');
     t.equal(deleted.deletionProgress, v1.DeleteRelationshipsResponse_DeletionProgress.COMPLETE);
     t.same(await p.readRelationships(v1.ReadRelationshipsRequest.create({ consistency: full, relationshipFilter: filter })), []);

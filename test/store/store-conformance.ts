@@ -139,6 +139,21 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.match(r3, { deleted: 1, more: false });
   });
 
+  t.test('delete by filter with preconditions: one that fails deletes nothing', async (t) => {
+    const { store } = await make();
+    const w = await store.write([touch('doc:a#viewer@user:ann'), touch('doc:a#viewer@user:bob'), touch('doc:lock#owner@user:ann')]);
+    const f = { resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' };
+    await t.rejects(store.deleteByFilter(f, { preconditions: [{ operation: 'must_match', filter: { resourceType: 'doc', resourceIds: ['nope'] } }] }), {
+      code: 'FAILED_PRECONDITION',
+      field: 'preconditions[0]',
+    });
+    await t.rejects(store.deleteByFilter(f, { preconditions: [{ operation: 'must_not_match', filter: { resourceType: 'doc', resourceIds: ['lock'] } }] }), { code: 'FAILED_PRECONDITION' });
+    t.equal(await store.headRevision(), w, 'nothing was deleted, no revision made');
+    const r = await store.deleteByFilter(f, { preconditions: [{ operation: 'must_match', filter: { resourceType: 'doc', resourceIds: ['lock'] } }] });
+    t.match(r, { deleted: 2, more: false });
+    t.same(texts(await store.snapshot(r.revision).query({ resourceType: 'doc' })), ['doc:lock#owner@user:ann']);
+  });
+
   t.test('reads page by cursor, resuming exactly where a page ended', async (t) => {
     const { store } = await make();
     const rels = Array.from({ length: 2500 }, (_, i) => rel(`doc:d${String(i).padStart(4, '0')}#viewer@user:u${i % 7}`));

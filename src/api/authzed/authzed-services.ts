@@ -194,18 +194,22 @@ export function authzedPermissionsService(w: WardenHandlers) {
     async DeleteRelationships(
       req: {
         relationship_filter: AzFilter | null;
-        optional_preconditions: unknown[];
+        optional_preconditions: { operation: string; filter: AzFilter | null }[];
         optional_limit: number;
         optional_allow_partial_deletions: boolean;
         optional_transaction_metadata: PbStruct | null;
       },
       ctx: CallContext,
     ) {
-      if (req.optional_preconditions.length) {
-        throw invalidArgument('optional_preconditions', 'preconditions on DeleteRelationships are not supported by Warden yet: use WriteRelationships with DELETE updates and preconditions');
-      }
+      const preconditions = req.optional_preconditions.map((p, i) => ({ operation: p.operation, filter: toFilter(p.filter, `optional_preconditions[${i}].filter`) }));
       const r = await w.relationships.Delete(
-        { filter: toFilter(req.relationship_filter, 'relationship_filter'), limit: req.optional_limit, allow_partial: req.optional_allow_partial_deletions, metadata: req.optional_transaction_metadata },
+        {
+          filter: toFilter(req.relationship_filter, 'relationship_filter'),
+          limit: req.optional_limit,
+          allow_partial: req.optional_allow_partial_deletions,
+          metadata: req.optional_transaction_metadata,
+          preconditions,
+        },
         ctx,
       );
       return { deleted_at: r.deleted_at, deletion_progress: r.more_remain ? 'DELETION_PROGRESS_PARTIAL' : 'DELETION_PROGRESS_COMPLETE', relationships_deleted_count: r.deleted_count };

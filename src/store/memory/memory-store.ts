@@ -19,7 +19,9 @@ import {
   DEFAULT_MAX_UPDATES,
   revisionOf,
   type ChangeSet,
+  type DeleteOptions,
   type DeleteResult,
+  type Precondition,
   type ReadPage,
   type RelationshipFilter,
   type RelationshipUpdate,
@@ -140,11 +142,7 @@ export class MemoryStore implements Store {
   #write(updates: readonly RelationshipUpdate[], options: WriteOptions): Revision {
     options.guard?.(this.#currentSchema());
     const now = this.#clock().getTime();
-    (options.preconditions ?? []).forEach((p, i) => {
-      const matches = filterMatcher(p.filter);
-      const found = [...this.#rows.liveRows()].some((row) => this.#isLive(row, now) && matches(row.rel));
-      if (found !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
-    });
+    this.#checkPreconditions(options.preconditions ?? [], now);
     for (const u of updates) {
       const old = this.#rows.live(relationshipKey(u.relationship));
       if (u.operation === 'create' && old && this.#isLive(old, now)) throw alreadyExists(u.relationship);
@@ -167,12 +165,11 @@ export class MemoryStore implements Store {
     this.#rows.add(rel, rev);
   }
 
-  async deleteByFilter(
-    filter: RelationshipFilter,
-    options: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> } = {},
-  ): Promise<DeleteResult> {
+  async deleteByFilter(filter: RelationshipFilter, options: DeleteOptions = {}): Promise<DeleteResult> {
     validateFilter(filter);
+    validateUpdates([], this.#maxUpdates, options.preconditions);
     return this.#exclusive(() => {
+      this.#checkPreconditions(options.preconditions ?? [], this.#clock().getTime());
       const rows = this.#liveRows(filter);
       const limit = options.limit ?? Infinity;
       if (rows.length > limit && !options.allowPartial) throw tooManyToDelete(limit);
@@ -180,6 +177,15 @@ export class MemoryStore implements Store {
       const rev = this.#commit(options);
       for (const row of chosen) this.#remove(relationshipKey(row.rel), rev);
       return { revision: revisionOf(rev), deleted: chosen.length, more: rows.length > chosen.length };
+    });
+  }
+
+  /** Throws for the first precondition that does not hold among the live relationships. */
+  #checkPreconditions(preconditions: readonly Precondition[], now: number): void {
+    preconditions.forEach((p, i) => {
+      const matches = filterMatcher(p.filter);
+      const found = [...this.#rows.liveRows()].some((row) => this.#isLive(row, now) && matches(row.rel));
+      if (found !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
     });
   }
 

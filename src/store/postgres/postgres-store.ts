@@ -22,7 +22,9 @@ import {
   compareRevisions,
   revisionOf,
   type ChangeSet,
+  type DeleteOptions,
   type DeleteResult,
+  type Precondition,
   type ReadPage,
   type RelationshipFilter,
   type RelationshipUpdate,
@@ -270,6 +272,15 @@ export class PostgresStore implements Store {
     return row ? { text: row.text, revision: revisionOf(row.rev) } : null;
   }
 
+  /** Throws for the first precondition that does not hold among the live relationships, inside the write's transaction. */
+  async #checkPreconditions(trx: Transaction<Database>, preconditions: readonly Precondition[], lock: HeldLock): Promise<void> {
+    for (const [i, p] of preconditions.entries()) {
+      lock.check();
+      const found = await this.#live(trx, p.filter).select(sql`1`.as('one')).limit(1).executeTakeFirst();
+      if ((found !== undefined) !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
+    }
+  }
+
   async #guard(trx: Transaction<Database>, guard: SchemaGuard | undefined): Promise<void> {
     if (guard) guard(await this.#currentSchema(trx));
   }
@@ -280,11 +291,7 @@ export class PostgresStore implements Store {
       options,
       async (trx, lock) => {
         await this.#guard(trx, options.guard);
-        for (const [i, p] of (options.preconditions ?? []).entries()) {
-          lock.check();
-          const found = await this.#live(trx, p.filter).select(sql`1`.as('one')).limit(1).executeTakeFirst();
-          if ((found !== undefined) !== (p.operation === 'must_match')) throw preconditionFailed(i, p.operation);
-        }
+        await this.#checkPreconditions(trx, options.preconditions ?? [], lock);
         const creates = updates.filter((u) => u.operation === 'create').map((u) => u.relationship);
         for (let i = 0; i < creates.length; i += this.#ctx.batchSize) {
           lock.check();
@@ -341,18 +348,17 @@ export class PostgresStore implements Store {
     }
   }
 
-  async deleteByFilter(
-    filter: RelationshipFilter,
-    options: { limit?: number; allowPartial?: boolean; metadata?: Readonly<Record<string, unknown>> } = {},
-  ): Promise<DeleteResult> {
+  async deleteByFilter(filter: RelationshipFilter, options: DeleteOptions = {}): Promise<DeleteResult> {
     validateFilter(filter);
+    validateUpdates([], this.#ctx.maxUpdates, options.preconditions);
     if (options.limit !== undefined) validateLimit(options.limit);
     let victims: Relationship[] = [];
     let more = false;
     const changes: IndexChanges = { ended: [], added: [] };
     const revision = await this.#write(
       options,
-      async (trx) => {
+      async (trx, lock) => {
+        await this.#checkPreconditions(trx, options.preconditions ?? [], lock);
         let q = this.#live(trx, filter).select(REL_COLUMNS).orderBy(KEY_ORDER);
         if (options.limit !== undefined) q = q.limit(options.limit + 1);
         victims = (await q.execute()).map(toRelationship);
