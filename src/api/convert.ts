@@ -48,6 +48,7 @@ export interface PbConsistency {
 export interface PbFilter {
   resource_type: string;
   optional_resource_id: string;
+  optional_resource_id_prefix?: string;
   optional_relation: string;
   optional_subject_filter: { subject_type: string; optional_subject_id: string; optional_relation: string } | null;
 }
@@ -151,6 +152,11 @@ export function toFilter(v: PbFilter | null | undefined, field: string): Relatio
   if (v.optional_resource_id) {
     if (!OBJECT_ID.test(v.optional_resource_id)) throw invalidArgument(`${field}.optional_resource_id`, 'is not a valid object id');
     f.resourceIds = [v.optional_resource_id];
+  }
+  if (v.optional_resource_id_prefix) {
+    if (v.optional_resource_id) throw invalidArgument(`${field}.optional_resource_id_prefix`, 'cannot be given with optional_resource_id');
+    if (!OBJECT_ID.test(v.optional_resource_id_prefix)) throw invalidArgument(`${field}.optional_resource_id_prefix`, 'is not the start of a valid object id');
+    f.resourceIdPrefix = v.optional_resource_id_prefix;
   }
   if (v.optional_relation) f.relation = toName(v.optional_relation, `${field}.optional_relation`);
   const s = v.optional_subject_filter;

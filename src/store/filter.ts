@@ -5,6 +5,10 @@ import type { RelationshipFilter } from './store.js';
 /** Rejects filters a store cannot answer: empty lists, `subjectsAnyOf` mixed with single-subject fields. */
 export function validateFilter(f: RelationshipFilter): void {
   if (f.resourceIds && !f.resourceIds.length) emptyList('resourceIds');
+  if (f.resourceIdPrefix !== undefined) {
+    if (!f.resourceIdPrefix) emptyList('resourceIdPrefix');
+    if (f.resourceIds) throw new WardenError('INVALID_ARGUMENT', 'filter.resourceIdPrefix does not go with resourceIds', { field: 'filter.resourceIdPrefix' });
+  }
   if (f.subjectIds && !f.subjectIds.length) emptyList('subjectIds');
   const any = f.subjectsAnyOf;
   if (any) {
@@ -34,6 +38,7 @@ export function filterMatcher(f: RelationshipFilter): (r: Relationship) => boole
   return (r) =>
     r.resource.type === f.resourceType &&
     (!resourceIds || resourceIds.has(r.resource.id)) &&
+    (f.resourceIdPrefix === undefined || r.resource.id.startsWith(f.resourceIdPrefix)) &&
     (f.relation === undefined || r.relation === f.relation) &&
     subject(r);
 }

@@ -26,6 +26,8 @@ export function revisionOf(n: number | bigint | string): Revision {
 export interface RelationshipFilter {
   readonly resourceType: string;
   readonly resourceIds?: readonly string[];
+  /** Resources whose id starts with this (not with `resourceIds`; must not be empty). */
+  readonly resourceIdPrefix?: string;
   readonly relation?: string;
   readonly subjectType?: string;
   readonly subjectIds?: readonly string[];

@@ -138,10 +138,11 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     t.equal(deleted.relationshipsDeletedCount, '1200');
     t.equal(deleted.deletionProgress, v1.DeleteRelationshipsResponse_DeletionProgress.COMPLETE);
     t.same(await p.readRelationships(v1.ReadRelationshipsRequest.create({ consistency: full, relationshipFilter: filter })), []);
+    const byPrefix = await p.readRelationships(v1.ReadRelationshipsRequest.create({ consistency: full, relationshipFilter: v1.RelationshipFilter.create({ resourceType: 'doc', optionalResourceIdPrefix: 'pl' }) }));
+    t.same([...new Set(byPrefix.map((r) => r.relationship?.resource?.objectId))], ['plan'], 'optional_resource_id_prefix');
     await t.rejects(
-      p.readRelationships(v1.ReadRelationshipsRequest.create({ consistency: full, relationshipFilter: v1.RelationshipFilter.create({ resourceType: 'doc', optionalResourceIdPrefix: 'd' }) })),
-      { code: status.INVALID_ARGUMENT, details: /relationship_filter\.optional_resource_id_prefix/ },
-      'what Warden does not support is a clear error',
+      p.readRelationships(v1.ReadRelationshipsRequest.create({ relationshipFilter: v1.RelationshipFilter.create({ resourceType: 'doc', optionalResourceId: 'plan', optionalResourceIdPrefix: 'pl' }) })),
+      { code: status.INVALID_ARGUMENT, details: /optional_resource_id_prefix: cannot be given with optional_resource_id/ },
     );
   });
 

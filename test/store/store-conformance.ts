@@ -139,6 +139,17 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
     t.match(r3, { deleted: 1, more: false });
   });
 
+  t.test('a resource id prefix narrows reads and deletes', async (t) => {
+    const { store } = await make();
+    const rev = await store.write([touch('doc:team-a/1#viewer@user:ann'), touch('doc:team-a/2#viewer@user:ann'), touch('doc:team-b/1#viewer@user:ann'), touch('doc:team#viewer@user:ann')]);
+    const f = { resourceType: 'doc', resourceIdPrefix: 'team-a/' };
+    t.same(texts(await store.snapshot(rev).query(f)), ['doc:team-a/1#viewer@user:ann', 'doc:team-a/2#viewer@user:ann']);
+    t.same((await store.readPage(rev, f, { limit: 10 })).relationships.map((r) => r.resource.id), ['team-a/1', 'team-a/2']);
+    t.match(await store.deleteByFilter({ resourceType: 'doc', resourceIdPrefix: 'team-' }), { deleted: 3 });
+    await t.rejects(store.snapshot(rev).query({ resourceType: 'doc', resourceIdPrefix: '' }), { code: 'INVALID_ARGUMENT' });
+    await t.rejects(store.snapshot(rev).query({ resourceType: 'doc', resourceIdPrefix: 'a', resourceIds: ['a'] }), { code: 'INVALID_ARGUMENT' });
+  });
+
   t.test('delete by filter with preconditions: one that fails deletes nothing', async (t) => {
     const { store } = await make();
     const w = await store.write([touch('doc:a#viewer@user:ann'), touch('doc:a#viewer@user:bob'), touch('doc:lock#owner@user:ann')]);

@@ -46,14 +46,17 @@ interface AzCursor {
   token: string;
 }
 
-/** A SpiceDB filter as Warden's. A subject relation filter with an empty relation means "no relation" (`...`). */
-function toFilter(f: AzFilter | null, field: string): PbFilter | null {
+/**
+ * A SpiceDB filter as Warden's (the same fields, validated by Warden's conversion). A subject
+ * relation filter with an empty relation means "no relation" (`...`).
+ */
+function toFilter(f: AzFilter | null): PbFilter | null {
   if (!f) return null;
-  if (f.optional_resource_id_prefix) throw invalidArgument(`${field}.optional_resource_id_prefix`, 'is not supported by Warden: filter by type, id or relation');
   const s = f.optional_subject_filter;
   return {
     resource_type: f.resource_type,
     optional_resource_id: f.optional_resource_id,
+    optional_resource_id_prefix: f.optional_resource_id_prefix,
     optional_relation: f.optional_relation,
     optional_subject_filter: s ? { subject_type: s.subject_type, optional_subject_id: s.optional_subject_id, optional_relation: s.optional_relation ? s.optional_relation.relation || '...' : '' } : null,
   };
@@ -187,7 +190,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
       },
       ctx: CallContext,
     ) {
-      const preconditions = req.optional_preconditions.map((p, i) => ({ operation: p.operation, filter: toFilter(p.filter, `optional_preconditions[${i}].filter`) }));
+      const preconditions = req.optional_preconditions.map((p) => ({ operation: p.operation, filter: toFilter(p.filter) }));
       return w.relationships.Write({ updates: req.updates, preconditions, metadata: req.optional_transaction_metadata }, ctx);
     },
 
@@ -201,10 +204,10 @@ export function authzedPermissionsService(w: WardenHandlers) {
       },
       ctx: CallContext,
     ) {
-      const preconditions = req.optional_preconditions.map((p, i) => ({ operation: p.operation, filter: toFilter(p.filter, `optional_preconditions[${i}].filter`) }));
+      const preconditions = req.optional_preconditions.map((p) => ({ operation: p.operation, filter: toFilter(p.filter) }));
       const r = await w.relationships.Delete(
         {
-          filter: toFilter(req.relationship_filter, 'relationship_filter'),
+          filter: toFilter(req.relationship_filter),
           limit: req.optional_limit,
           allow_partial: req.optional_allow_partial_deletions,
           metadata: req.optional_transaction_metadata,
@@ -220,7 +223,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
       ctx: CallContext,
       send: Send,
     ) {
-      const filter = toFilter(req.relationship_filter, 'relationship_filter');
+      const filter = toFilter(req.relationship_filter);
       await allPages(req.optional_limit, req.optional_cursor?.token ?? '', (limit, cursor, onCursor) =>
         w.relationships.Read({ consistency: req.consistency, filter, limit, cursor }, ctx, (m) => {
           const x = m as { read_at: unknown; relationship: unknown; cursor: string };
@@ -242,7 +245,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
     ) {
       if (req.optional_relationship_filter) {
         // A filtered export is a read, sent a page a message.
-        const filter = toFilter(req.optional_relationship_filter, 'optional_relationship_filter');
+        const filter = toFilter(req.optional_relationship_filter);
         let batch: unknown[] = [];
         await allPages(0, req.optional_cursor?.token ?? '', (limit, cursor, onCursor) =>
           w.relationships.Read({ consistency: req.consistency, filter, limit: req.optional_limit || limit, cursor }, ctx, async (m) => {
@@ -353,7 +356,7 @@ export function authzedWatchService(w: WardenHandlers & { readonly watch: Return
       if (req.optional_object_types.length && req.optional_relationship_filters.length) {
         throw invalidArgument('optional_relationship_filters', 'cannot be given with optional_object_types');
       }
-      const matchers = req.optional_relationship_filters.map((f, i) => filterMatcher(wardenFilter(toFilter(f, `optional_relationship_filters[${i}]`), `optional_relationship_filters[${i}]`)));
+      const matchers = req.optional_relationship_filters.map((f, i) => filterMatcher(wardenFilter(toFilter(f), `optional_relationship_filters[${i}]`)));
       // No kinds asked: relationship updates only, as SpiceDB does.
       const kinds = new Set(req.optional_update_kinds.length ? req.optional_update_kinds : ['WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES']);
       const relationships = kinds.has('WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES');

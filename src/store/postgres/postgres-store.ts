@@ -533,6 +533,7 @@ function parseRevision(revision: Revision): void {
 function applyFilter<Q extends SelectQueryBuilder<Database, 'warden_relationships', object>>(q: Q, tenant: string, f: RelationshipFilter): Q {
   let out = q.where('tenant', '=', tenant).where('resource_type', '=', f.resourceType) as Q;
   if (f.resourceIds) out = out.where('resource_id', 'in', f.resourceIds) as Q;
+  if (f.resourceIdPrefix !== undefined) out = out.where(sql<boolean>`starts_with(resource_id, ${f.resourceIdPrefix})`) as Q;
   if (f.relation !== undefined) out = out.where('relation', '=', f.relation) as Q;
   if (f.subjectType !== undefined) out = out.where('subject_type', '=', f.subjectType) as Q;
   if (f.subjectIds) out = out.where('subject_id', 'in', f.subjectIds) as Q;

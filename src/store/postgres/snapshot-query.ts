@@ -40,6 +40,7 @@ export function snapshotStatement(tenant: string, f: RelationshipFilter, revisio
     shape += letter;
   };
   narrow(where, 'i', f.resourceIds, (p) => `resource_id = any(${p}::text[])`);
+  narrow(where, 'p', f.resourceIdPrefix, (p) => `starts_with(resource_id, ${p})`);
   narrow(where, 'r', f.relation, (p) => `relation = ${p}`);
   const subject = (m: { type?: string | undefined; ids?: readonly string[] | undefined; relation?: string | undefined }): string[] => {
     const parts: string[] = [];
