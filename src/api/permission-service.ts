@@ -7,6 +7,7 @@ import { toStatus } from '../errors/to-status.js';
 import type { Revision } from '../store/store.js';
 import type { CallContext } from '../server/call.js';
 import {
+  fromDate,
   fromDecision,
   structToJson,
   toConsistency,
@@ -55,7 +56,8 @@ export function permissionService(engine: Engine, listings: Listings) {
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
       const snap = await tenant.snapshot(toConsistency(req.consistency));
       const r = await engine.check(snap, { resource, permission, subject, context: context(req.context), contextualRelationships, signal });
-      return { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision) };
+      const expires = r.expiresAt && r.decision.kind !== 'no' ? fromDate(r.expiresAt) : null;
+      return { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision), optional_expires_at: expires };
     },
 
     async BatchCheck(req: { consistency: PbConsistency | null; items: CheckItem[] }, { tenant, signal }: CallContext) {

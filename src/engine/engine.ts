@@ -43,6 +43,11 @@ export interface CheckResult {
   readonly condition: Condition;
   /** What answering took (for a check that joined an identical one in flight, that one's work). */
   readonly metadata: Readonly<RequestStats>;
+  /**
+   * When the answer may change by time alone: the earliest expiration among the relationships
+   * read to compute it (conservative), or null when none expires.
+   */
+  readonly expiresAt: Date | null;
 }
 
 /** One resource found by LookupResources. */
@@ -90,7 +95,7 @@ export class Engine {
   readonly #tiers: readonly CheckCacheTier[];
   /** The same, farthest first: the order the chain is built in. */
   readonly #tiersInward: readonly CheckCacheTier[];
-  readonly #flights = new Singleflight<{ condition: Condition; metadata: RequestStats }>();
+  readonly #flights = new Singleflight<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }>();
 
   /**
    * `cacheBytes` bounds the in-process check cache shared by every request (0: none);
@@ -174,7 +179,7 @@ export class Engine {
       const onHits = (n: number): void => void (stats.cachedDispatches += n);
       for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
     }
-    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, memberships: new Memberships(snap.schema, reader) };
+    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, earliestExpiry: () => memo.earliestExpiry, memberships: new Memberships(snap.schema, reader) };
     return scope;
   }
 
@@ -194,10 +199,11 @@ export class Engine {
       const hit = this.#lru.get(key);
       if (hit && hit.depthLeft <= this.limits.maxDepth) {
         this.#lru.stats.hits++;
-        return { condition: hit.condition, metadata: CACHED, decision: decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {}) };
+        // (The cache holds no answer that read an expiring relationship.)
+        return { condition: hit.condition, metadata: CACHED, expiresAt: null, decision: decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {}) };
       }
     }
-    const compute = async (): Promise<{ condition: Condition; metadata: RequestStats }> => {
+    const compute = async (): Promise<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }> => {
       const scope = this.#scope(prepared);
       const a = await scope.dispatcher.check({
         resourceType: req.resource.type,
@@ -209,12 +215,13 @@ export class Engine {
         inProgress: InProgress.ROOT,
       });
       const { dispatches, cachedDispatches, reads } = scope.stats;
-      return { condition: a.results.get(req.resource.id) ?? FALSE, metadata: { dispatches, cachedDispatches, reads } };
+      const expiry = scope.earliestExpiry();
+      return { condition: a.results.get(req.resource.id) ?? FALSE, metadata: { dispatches, cachedDispatches, reads }, expiresAt: expiry === null ? null : new Date(expiry) };
     };
     // A cacheable check is the same question for every caller: identical ones in flight at once
     // share one walk. Only whole checks share, so flights never wait on each other.
-    const { condition, metadata } = key !== null ? await this.#flights.run(key, compute) : await compute();
-    return { condition, metadata, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
+    const { condition, metadata, expiresAt } = key !== null ? await this.#flights.run(key, compute) : await compute();
+    return { condition, metadata, expiresAt, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
   }
 
   /**

@@ -25,12 +25,23 @@ export class MemoReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #counts: { reads: number };
   #memo: Map<string, Promise<readonly Relationship[]>> | null = null;
+  /** The earliest expiration among the relationships read (ms), or null: the answer may change then. */
+  earliestExpiry: number | null = null;
 
   /** `counts.reads` is incremented for every read that goes to the store. */
   constructor(inner: SnapshotReader, counts: { reads: number }) {
     this.#inner = inner;
     this.#counts = counts;
   }
+
+  #note = (rels: readonly Relationship[]): readonly Relationship[] => {
+    for (const r of rels) {
+      if (r.expiresAt === null) continue;
+      const at = r.expiresAt.getTime();
+      if (this.earliestExpiry === null || at < this.earliestExpiry) this.earliestExpiry = at;
+    }
+    return rels;
+  };
 
   get revision(): SnapshotReader['revision'] {
     return this.#inner.revision;
@@ -40,13 +51,13 @@ export class MemoReader implements SnapshotReader {
     const key = memoKey(filter);
     if (key === null) {
       this.#counts.reads++;
-      return this.#inner.query(filter);
+      return this.#inner.query(filter).then(this.#note);
     }
     const memo = (this.#memo ??= new Map());
     const known = memo.get(key);
     if (known) return known;
     this.#counts.reads++;
-    const p = this.#inner.query(filter);
+    const p = this.#inner.query(filter).then(this.#note);
     // A failed read fails its request, so a remembered failure is never served to anyone else.
     if (memo.size < MAX_MEMO_READS) memo.set(key, p);
     return p;

@@ -42,6 +42,8 @@ export interface Scope {
   readonly dispatcher: Dispatcher;
   readonly limits: EngineLimits;
   readonly stats: RequestStats;
+  /** The earliest expiration (ms) among the relationships the request has read, or null. */
+  readonly earliestExpiry: () => number | null;
   /** The request's subject-side membership walks, shared by every subproblem. */
   readonly memberships: Memberships;
 }

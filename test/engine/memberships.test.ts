@@ -65,7 +65,10 @@ t.test('expired memberships and cycles', async (t) => {
   ]);
   const engine = new Engine();
   t.equal((await engine.check(w, view('d', user('gone')))).decision.kind, 'no', 'an expired membership counts for nothing');
-  t.equal((await engine.check(w, view('d', user('kept')))).decision.kind, 'has');
+  const kept = await engine.check(w, view('d', user('kept')));
+  t.equal(kept.decision.kind, 'has');
+  t.same(kept.expiresAt?.toISOString(), '2300-01-01T00:00:00.000Z', 'an answer read through an expiring membership says when it may change');
+  t.equal((await engine.check(w, view('loop', user('cy')))).expiresAt, null, 'nothing read expires: no expiry');
   t.equal((await engine.check(w, view('loop', user('cy')))).decision.kind, 'has', 'a cycle of groups ends');
   t.equal((await engine.check(w, view('loop', user('out')))).decision.kind, 'no');
 });

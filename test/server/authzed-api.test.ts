@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { credentials, status } from '@grpc/grpc-js';
-import { v1 } from '@authzed/authzed-node';
+import { protobuf, v1 } from '@authzed/authzed-node';
 import t from 'tap';
 import { readStatusDetails } from '../../src/errors/status-details.js';
 import { keyAuthenticate } from '../../src/server/auth.js';
@@ -12,11 +12,12 @@ import { openDatastore } from '../../src/store/open-datastore.js';
 // SpiceDB's own Node client (@authzed/authzed-node), unchanged, against a Warden server: the
 // authzed.api.v1 surface on the native port, with a Warden key as its bearer token.
 
-const SCHEMA = `caveat on_day(day string) { day == 'tue' }
+const SCHEMA = `use expiration
+caveat on_day(day string) { day == 'tue' }
 definition user {}
 definition group { relation member: user | group#member }
 definition doc {
-  relation viewer: user | user:* | group#member | user with on_day
+  relation viewer: user | user:* | group#member | user with on_day | user with expiration
   relation banned: user
   permission view = viewer - banned
 }`;
@@ -72,6 +73,15 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     t.same(cond.partialCaveatInfo?.missingRequiredContext, ['day']);
     t.equal((await check(obj('doc', 'plan'), sub('user', 'tue'), { day: 'tue' })).permissionship, v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION, 'with its context');
     t.ok((await check(obj('doc', 'plan'), sub('user', 'ann'))).checkedAt?.token, 'checked_at');
+    t.equal((await check(obj('doc', 'plan'), sub('user', 'ann'))).optionalExpiresAt, undefined, 'nothing read expires: no expiry');
+    const until = new Date('2300-01-01T00:00:00Z');
+    const expiring = v1.Relationship.create({ ...rel('doc', 'temp', 'viewer', sub('user', 'ann')), optionalExpiresAt: protobuf.Timestamp.fromDate(until) });
+    const wx = await p.writeRelationships(v1.WriteRelationshipsRequest.create({ updates: [touch(expiring)] }));
+    const temp = await p.checkPermission(
+      v1.CheckPermissionRequest.create({ consistency: v1.Consistency.create({ requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: wx.writtenAt! } }), resource: obj('doc', 'temp'), permission: 'view', subject: sub('user', 'ann') }),
+    );
+    t.equal(temp.permissionship, v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION);
+    t.same(temp.optionalExpiresAt && protobuf.Timestamp.toDate(temp.optionalExpiresAt).toISOString(), until.toISOString(), 'granted through an expiring relationship: optional_expires_at');
     await t.rejects(check(obj('Not A Type', 'x'), sub('user', 'ann')), { code: status.INVALID_ARGUMENT, details: /resource\.object_type/ }, 'bad input names the field');
 
     const bulk = await p.checkBulkPermissions(
@@ -127,7 +137,7 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     t.equal(rest.length, 1190, 'resumed from the cursor');
 
     const exported = await p.exportBulkRelationships(v1.ExportBulkRelationshipsRequest.create({ consistency: full }));
-    t.equal(exported.flatMap((b) => b.relationships).length, 1206, 'export: everything');
+    t.equal(exported.flatMap((b) => b.relationships).length, 1207, 'export: everything');
     const filtered = await p.exportBulkRelationships(v1.ExportBulkRelationshipsRequest.create({ consistency: full, optionalRelationshipFilter: filter, optionalLimit: 500 }));
     t.same(filtered.map((b) => b.relationships.length), [500, 500, 200], 'a filtered export in batches of the limit');
 
@@ -153,7 +163,7 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     t.same(doc.permissions.map((x) => x.name), ['view']);
     t.same(
       doc.relations.find((r) => r.name === 'viewer')!.subjectTypes.map((x) => [x.subjectDefinitionName, x.optionalCaveatName, x.typeref.oneofKind]),
-      [['user', '', 'isTerminalSubject'], ['user', '', 'isPublicWildcard'], ['group', '', 'optionalRelationName'], ['user', 'on_day', 'isTerminalSubject']],
+      [['user', '', 'isTerminalSubject'], ['user', '', 'isPublicWildcard'], ['group', '', 'optionalRelationName'], ['user', 'on_day', 'isTerminalSubject'], ['user', '', 'isTerminalSubject']],
     );
     t.match(reflected.caveats, [{ name: 'on_day', expression: "day == 'tue'", parameters: [{ name: 'day', type: 'string', parentCaveatName: 'on_day' }] }]);
     const filtered = await p.reflectSchema(v1.ReflectSchemaRequest.create({ consistency: full, optionalFilters: [v1.ReflectionSchemaFilter.create({ optionalDefinitionNameFilter: 'gr' })] }));

@@ -96,7 +96,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
   return {
     async CheckPermission(req: AzCheckItem & { consistency: PbConsistency | null; with_tracing: boolean }, ctx: CallContext) {
       const r = await w.permissions.Check({ ...req, contextual_relationships: [] }, ctx);
-      return { checked_at: r.checked_at, ...checkResult(r) };
+      return { checked_at: r.checked_at, ...checkResult(r), optional_expires_at: r.optional_expires_at };
     },
 
     async CheckBulkPermissions(req: { consistency: PbConsistency | null; items: AzCheckItem[]; with_tracing: boolean }, ctx: CallContext) {
