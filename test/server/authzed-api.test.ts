@@ -8,6 +8,7 @@ import { keyAuthenticate } from '../../src/server/auth.js';
 import { startServer } from '../../src/server/server.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
+import { freshDatabase } from '../helpers/postgres.js';
 
 // SpiceDB's own Node client (@authzed/authzed-node), unchanged, against a Warden server: the
 // authzed.api.v1 surface on the native port, with a Warden key as its bearer token.
@@ -272,4 +273,40 @@ t.test('warden serve --testing: each token its own empty tenant, for client test
   const anonymous = v1.NewClientWithChannelCredentials(endpoint, credentials.createInsecure());
   t.teardown(() => anonymous.close());
   await t.rejects(anonymous.promises.readSchema(v1.ReadSchemaRequest.create({})), { code: status.UNAUTHENTICATED }, 'a token is still needed');
+});
+
+t.test('against `warden serve` itself, on PostgreSQL, with a key', async (t) => {
+  const url = await freshDatabase(t);
+  const ds = await openDatastore(url);
+  await ds.migrate();
+  await ds.access.createTenant('acme');
+  const token = (await createKey(ds.access, 'acme', ['check', 'read', 'write', 'schema'])).token;
+  await ds.close();
+  const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+  const server = spawn(process.execPath, [bin, 'serve', '--datastore', url, '--address', '127.0.0.1:0', '--workers', '1', '--grace-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    server.stderr.on('data', (d) => {
+      log += String(d);
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+      if (m) resolve(m[1]!);
+    });
+    server.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));
+  });
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.once('exit', () => resolve());
+    server.kill('SIGTERM');
+  }));
+  const client = v1.NewClient(token, endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS);
+  t.teardown(() => client.close());
+  await client.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: SCHEMA }));
+  const w = await client.promises.writeRelationships(v1.WriteRelationshipsRequest.create({ updates: [touch(rel('group', 'eng', 'member', sub('user', 'bob'))), touch(rel('doc', 'x', 'viewer', sub('group', 'eng', 'member')))] }));
+  const fresh = v1.Consistency.create({ requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: w.writtenAt! } });
+  const r = await client.promises.checkPermission(v1.CheckPermissionRequest.create({ consistency: fresh, resource: obj('doc', 'x'), permission: 'view', subject: sub('user', 'bob') }));
+  t.equal(r.permissionship, v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION);
+  const found = await client.promises.lookupResources(v1.LookupResourcesRequest.create({ consistency: fresh, resourceObjectType: 'doc', permission: 'view', subject: sub('user', 'bob') }));
+  t.same(found.map((x) => x.resourceObjectId), ['x']);
+  const wrongKey = v1.NewClient('wdn_0123456789abcdef_' + 'B'.repeat(43), endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS);
+  t.teardown(() => wrongKey.close());
+  await t.rejects(wrongKey.promises.readSchema(v1.ReadSchemaRequest.create({})), { code: status.UNAUTHENTICATED });
 });
