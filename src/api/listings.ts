@@ -15,6 +15,8 @@ export type OpenListing<T> = (after: ListPosition | null, signal: AbortSignal) =
 interface Parked {
   readonly key: string;
   readonly iterator: AsyncIterator<Positioned<unknown>>;
+  /** The position of the last result sent: only a cursor from there resumes this walk. */
+  readonly after: string;
   readonly next: Positioned<unknown>;
   readonly controller: AbortController;
   readonly timer: NodeJS.Timeout;
@@ -35,7 +37,8 @@ export class Listings {
 
   /**
    * Streams one page of a listing: up to `limit` results, the last carrying the cursor to go on
-   * when more remain. `scope` (tenant, revision, request digest) must match the cursor's.
+   * when more remain (with `everyResult`, every result carries the cursor after it, as SpiceDB's
+   * lookups do). `scope` (tenant, revision, request digest) must match the cursor's.
    */
   async page<T>(
     scope: { tenant: string; revision: Revision; request: string },
@@ -44,11 +47,12 @@ export class Listings {
     signal: AbortSignal,
     open: OpenListing<T>,
     send: (item: T, cursor: string) => Promise<void>,
+    options: { everyResult?: boolean } = {},
   ): Promise<void> {
     if (cursor && cursor.request !== scope.request) throw invalidArgument('cursor', 'was issued for a different request: send the same request with its cursor');
     const listing = cursor?.listing ?? randomUUID();
     const key = `${scope.tenant}\u0000${listing}\u0000${scope.request}`;
-    const parked = cursor ? this.#take(key) : null;
+    const parked = cursor ? this.#take(key, JSON.stringify(cursor.position)) : null;
     const controller = parked?.controller ?? new AbortController();
     // The walk outlives this call only while parked: cancelling the call ends it.
     const onAbort = (): void => controller.abort(signal.reason);
@@ -62,9 +66,10 @@ export class Listings {
         const following = next(await iterator.next());
         sent++;
         const more = sent === limit && following !== null;
-        await send(current.item as T, more ? encodeListCursor({ revision: scope.revision, listing, request: scope.request, position: current.position }) : '');
+        const position = current.position;
+        await send(current.item as T, more || options.everyResult ? encodeListCursor({ revision: scope.revision, listing, request: scope.request, position }) : '');
         if (sent === limit) {
-          if (following) this.#park(key, iterator, following, controller);
+          if (following) this.#park(key, iterator, JSON.stringify(position), following, controller);
           else await iterator.return?.();
           iterator = null;
           return;
@@ -79,19 +84,22 @@ export class Listings {
     }
   }
 
-  #take(key: string): Parked | null {
+  /** The walk parked under `key`, if it stopped at `after` (else it stays for its own cursor). */
+  #take(key: string, after?: string): Parked | null {
     const p = this.#parked.get(key);
-    if (!p) return null;
+    if (!p || (after !== undefined && p.after !== after)) return null;
     this.#parked.delete(key);
     clearTimeout(p.timer);
     return p;
   }
 
-  #park(key: string, iterator: AsyncIterator<Positioned<unknown>>, nextItem: Positioned<unknown>, controller: AbortController): void {
+  #park(key: string, iterator: AsyncIterator<Positioned<unknown>>, after: string, nextItem: Positioned<unknown>, controller: AbortController): void {
+    // A page resumed from an earlier result of the same listing replaces the walk parked before.
+    if (this.#parked.has(key)) this.#drop(key);
     if (this.#parked.size >= PARKED_LISTINGS) this.#drop(this.#parked.keys().next().value!);
     const timer = setTimeout(() => this.#drop(key), PARKED_LISTING_MS);
     timer.unref();
-    this.#parked.set(key, { key, iterator, next: nextItem, controller, timer });
+    this.#parked.set(key, { key, iterator, after, next: nextItem, controller, timer });
   }
 
   #drop(key: string): void {

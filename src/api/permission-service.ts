@@ -140,6 +140,8 @@ export function permissionService(engine: Engine, listings: Listings) {
         contextual_relationships: PbRelationship[];
         limit: number;
         cursor: string;
+        /** Not in the native API: the SpiceDB surface asks for a cursor on every result. */
+        every_result_cursor?: boolean;
       },
       { tenant, signal }: CallContext,
       send: (res: unknown) => Promise<void>,
@@ -162,8 +164,14 @@ export function permissionService(engine: Engine, listings: Listings) {
             }
           }
         })();
-      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (r, cursor) =>
-        send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }),
+      await listings.page(
+        listing.scope,
+        listing.cursor,
+        listing.limit,
+        signal,
+        open,
+        (r, cursor) => send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }),
+        { everyResult: req.every_result_cursor === true },
       );
     },
 
@@ -178,6 +186,8 @@ export function permissionService(engine: Engine, listings: Listings) {
         contextual_relationships: PbRelationship[];
         limit: number;
         cursor: string;
+        /** Not in the native API: the SpiceDB surface asks for a cursor on every result. */
+        every_result_cursor?: boolean;
       },
       { tenant, signal }: CallContext,
       send: (res: unknown) => Promise<void>,
@@ -201,8 +211,14 @@ export function permissionService(engine: Engine, listings: Listings) {
           ];
           for (let i = after?.[0] ?? 0; i < all.length; i++) yield { item: all[i]!, position: [i + 1] };
         })();
-      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (x, cursor) =>
-        send({ looked_up_at: listing.zookie, subject_id: x.id, ...fromDecision(x.decision), excluded_subject_ids: x.excluded, cursor }),
+      await listings.page(
+        listing.scope,
+        listing.cursor,
+        listing.limit,
+        signal,
+        open,
+        (x, cursor) => send({ looked_up_at: listing.zookie, subject_id: x.id, ...fromDecision(x.decision), excluded_subject_ids: x.excluded, cursor }),
+        { everyResult: req.every_result_cursor === true },
       );
     },
 

@@ -60,6 +60,32 @@ t.test('a listing parks its walk between pages and resumes it; another server re
   here.close();
 });
 
+t.test('with a cursor on every result, a page resumed from a result before the parked one opens afresh there', async (t) => {
+  const opened: (readonly number[] | null)[] = [];
+  const open: OpenListing<number> = (after) => {
+    opened.push(after);
+    return (async function* () {
+      for (let i = after ? after[0]! : 0; i < 10; i++) yield { item: i, position: [i + 1] };
+    })();
+  };
+  const scope = { tenant: 'default', revision: '7' as Revision, request: 'q' };
+  const here = new Listings();
+  const page = async (cursor: string) => {
+    const got: [number, string][] = [];
+    await here.page(scope, cursor ? decodeListCursor(cursor) : null, 4, new AbortController().signal, open, async (x, c) => void got.push([x, c]), { everyResult: true });
+    return got;
+  };
+  const p1 = await page('');
+  t.ok(p1.every(([, c]) => c), 'every result carries a cursor');
+  const fromSecond = await page(p1[1]![1]);
+  t.same(fromSecond.map(([x]) => x), [2, 3, 4, 5], 'resumed after the second result, not where the parked walk stopped');
+  t.same(opened, [null, [2]]);
+  const fromLast = await page(fromSecond[3]![1]);
+  t.same(fromLast.map(([x]) => x), [6, 7, 8, 9], "the page's last cursor resumes its parked walk");
+  t.same(opened, [null, [2]], 'without opening again');
+  here.close();
+});
+
 t.test('LookupResources streams: the first batch comes before the walk has read everything', async (t) => {
   const w = await world(SCHEMA, [...docs, 'group:eng#member@user:ann', 'doc:d00003#banned@user:ann']);
   const engine = new Engine();

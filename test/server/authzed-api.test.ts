@@ -107,6 +107,11 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
     const resources = await p.lookupResources(v1.LookupResourcesRequest.create({ consistency: fresh, resourceObjectType: 'doc', permission: 'view', subject: sub('user', 'bob') }));
     t.same(resources.map((r) => r.resourceObjectId).sort(), ['open', 'plan']);
     t.ok(resources.every((r) => r.permissionship === v1.LookupPermissionship.HAS_PERMISSION));
+    t.ok(resources.every((r) => r.afterResultCursor?.token), 'after_result_cursor on every result');
+    const first = await p.lookupResources(v1.LookupResourcesRequest.create({ consistency: fresh, resourceObjectType: 'doc', permission: 'view', subject: sub('user', 'bob'), optionalLimit: 1 }));
+    t.equal(first.length, 1, 'optional_limit');
+    const rest = await p.lookupResources(v1.LookupResourcesRequest.create({ resourceObjectType: 'doc', permission: 'view', subject: sub('user', 'bob'), optionalCursor: first[0]!.afterResultCursor! }));
+    t.same([...first, ...rest].map((r) => r.resourceObjectId).sort(), ['open', 'plan'], 'resumed from optional_cursor: the rest, nothing twice');
     const subjects = await p.lookupSubjects(v1.LookupSubjectsRequest.create({ consistency: fresh, resource: obj('doc', 'open'), permission: 'view', subjectObjectType: 'user' }));
     t.same(subjects.map((s) => [s.subject?.subjectObjectId, s.excludedSubjects.map((x) => x.subjectObjectId)]), [['*', ['eve']]], 'the wildcard, with its exclusions');
     const none = await p.lookupSubjects(

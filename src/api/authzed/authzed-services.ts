@@ -77,18 +77,28 @@ const cursorOf = (token: string): AzCursor | null => (token ? { token } : null);
 
 /**
  * Runs a Warden listing to its end when SpiceDB's request sets no limit (SpiceDB then returns
- * everything; Warden pages by 1,000), or one page of `limit`. `page(limit, cursor, onCursor)` runs
- * one Warden call; `onCursor` hears the cursor each message carries.
+ * everything; Warden pages, at most 10,000 a page), or one page of `limit`. `page(limit, cursor,
+ * onResult)` runs one Warden call; `onResult` hears the cursor each message carries. A page that
+ * came back full goes on from its last cursor; a shorter one was the end. (`size`: the page size
+ * when every page is wanted.)
  */
-async function allPages(limit: number, cursor: string, page: (limit: number, cursor: string, onCursor: (c: string) => void) => Promise<void>): Promise<void> {
+async function allPages(
+  limit: number,
+  cursor: string,
+  page: (limit: number, cursor: string, onResult: (c: string) => void) => Promise<void>,
+  size = limit || MAX_LIST_LIMIT,
+): Promise<void> {
   let next = cursor;
-  do {
+  for (;;) {
     let last = '';
-    await page(limit || MAX_LIST_LIMIT, next, (c) => {
+    let results = 0;
+    await page(size, next, (c) => {
+      results++;
       if (c) last = c;
     });
+    if (limit || results < size || !last) return;
     next = last;
-  } while (!limit && next);
+  }
 }
 
 /** authzed.api.v1.PermissionsService over Warden's handlers. */
@@ -121,7 +131,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
     ) {
       const question = { consistency: req.consistency, resource_type: req.resource_object_type, permission: req.permission, subject: req.subject, context: req.context, contextual_relationships: [] };
       await allPages(req.optional_limit, req.optional_cursor?.token ?? '', (limit, cursor, onCursor) =>
-        w.permissions.ListObjects({ ...question, limit, cursor }, ctx, (m) => {
+        w.permissions.ListObjects({ ...question, limit, cursor, every_result_cursor: true }, ctx, (m) => {
           const x = m as { looked_up_at: unknown; object_id: string; permissionship: string; missing_context_params: string[]; cursor: string };
           onCursor(x.cursor);
           return send({
@@ -161,7 +171,7 @@ export function authzedPermissionsService(w: WardenHandlers) {
       };
       const wildcards = req.wildcard_option !== 'WILDCARD_OPTION_EXCLUDE_WILDCARDS';
       await allPages(req.optional_concrete_limit, req.optional_cursor?.token ?? '', (limit, cursor, onCursor) =>
-        w.permissions.ListSubjects({ ...question, limit, cursor }, ctx, async (m) => {
+        w.permissions.ListSubjects({ ...question, limit, cursor, every_result_cursor: true }, ctx, async (m) => {
           const x = m as { looked_up_at: unknown; subject_id: string; permissionship: string; missing_context_params: string[]; excluded_subject_ids: string[]; cursor: string };
           onCursor(x.cursor);
           if (x.subject_id === '*' && !wildcards) return;
@@ -247,16 +257,20 @@ export function authzedPermissionsService(w: WardenHandlers) {
         // A filtered export is a read, sent a page a message.
         const filter = toFilter(req.optional_relationship_filter);
         let batch: unknown[] = [];
-        await allPages(0, req.optional_cursor?.token ?? '', (limit, cursor, onCursor) =>
-          w.relationships.Read({ consistency: req.consistency, filter, limit: req.optional_limit || limit, cursor }, ctx, async (m) => {
-            const x = m as { relationship: unknown; cursor: string };
-            batch.push(x.relationship);
-            onCursor(x.cursor);
-            if (x.cursor) {
-              await send({ relationships: batch, after_result_cursor: cursorOf(x.cursor) });
-              batch = [];
-            }
-          }),
+        await allPages(
+          0,
+          req.optional_cursor?.token ?? '',
+          (limit, cursor, onCursor) =>
+            w.relationships.Read({ consistency: req.consistency, filter, limit, cursor }, ctx, async (m) => {
+              const x = m as { relationship: unknown; cursor: string };
+              batch.push(x.relationship);
+              onCursor(x.cursor);
+              if (x.cursor) {
+                await send({ relationships: batch, after_result_cursor: cursorOf(x.cursor) });
+                batch = [];
+              }
+            }),
+          req.optional_limit || 1000,
         );
         if (batch.length) await send({ relationships: batch, after_result_cursor: null });
         return;
