@@ -164,15 +164,9 @@ export function permissionService(engine: Engine, listings: Listings) {
             }
           }
         })();
-      await listings.page(
-        listing.scope,
-        listing.cursor,
-        listing.limit,
-        signal,
-        open,
-        (r, cursor) => send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }),
-        { everyResult: req.every_result_cursor === true },
-      );
+      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (r, cursor) => send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }), {
+        everyResult: req.every_result_cursor === true,
+      });
     },
 
     async ListSubjects(
@@ -211,15 +205,9 @@ export function permissionService(engine: Engine, listings: Listings) {
           ];
           for (let i = after?.[0] ?? 0; i < all.length; i++) yield { item: all[i]!, position: [i + 1] };
         })();
-      await listings.page(
-        listing.scope,
-        listing.cursor,
-        listing.limit,
-        signal,
-        open,
-        (x, cursor) => send({ looked_up_at: listing.zookie, subject_id: x.id, ...fromDecision(x.decision), excluded_subject_ids: x.excluded, cursor }),
-        { everyResult: req.every_result_cursor === true },
-      );
+      const result = (x: FoundSubject & { excluded: readonly string[] }, cursor: string) =>
+        send({ looked_up_at: listing.zookie, subject_id: x.id, ...fromDecision(x.decision), excluded_subject_ids: x.excluded, cursor });
+      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, result, { everyResult: req.every_result_cursor === true });
     },
 
     async ListPermissions(
