@@ -67,8 +67,19 @@ function signalFor(
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   const ms = Number.isFinite(at) ? Math.min(maxMs, Math.max(0, at - Date.now())) : maxMs;
   const timer = setTimeout(() => controller.abort(new WardenError('DEADLINE_EXCEEDED', 'the deadline was exceeded')), ms);
-  call.on('cancelled', () => controller.abort(new WardenError('CANCELLED', 'the request was cancelled')));
-  return { signal: controller.signal, done: () => clearTimeout(timer) };
+  // grpc-js also reports `cancelled` for calls already answered (the client closing its stream):
+  // after `done` nobody listens, so no error (and its stack trace) is made for them.
+  let finished = false;
+  call.on('cancelled', () => {
+    if (!finished) controller.abort(new WardenError('CANCELLED', 'the request was cancelled'));
+  });
+  return {
+    signal: controller.signal,
+    done: () => {
+      finished = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Wraps a unary handler: authentication, deadline, and the one error mapping. */
