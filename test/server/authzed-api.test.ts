@@ -1,5 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { credentials, status } from '@grpc/grpc-js';
 import { protobuf, v1 } from '@authzed/authzed-node';
 import t from 'tap';
@@ -8,7 +7,8 @@ import { keyAuthenticate } from '../../src/server/auth.js';
 import { startServer } from '../../src/server/server.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
-import { freshDatabase } from '../helpers/postgres.js';
+import { databaseWithKey } from '../helpers/postgres.js';
+import { serveProcess, WARDEN_BIN } from '../helpers/warden-process.js';
 
 // SpiceDB's own Node client (@authzed/authzed-node), unchanged, against a Warden server: the
 // authzed.api.v1 surface on the native port, with a Warden key as its bearer token.
@@ -247,25 +247,11 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
 });
 
 t.test('warden serve --testing: each token its own empty tenant, for client test suites', async (t) => {
-  const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
-  const refused = spawnSync(process.execPath, [bin, 'serve', '--testing', '--address', '0.0.0.0:0'], { encoding: 'utf8' });
+  const refused = spawnSync(process.execPath, [WARDEN_BIN, 'serve', '--testing', '--address', '0.0.0.0:0'], { encoding: 'utf8' });
   t.equal(refused.status, 3, 'a non-loopback address is refused');
   t.match(refused.stderr, /--testing listens on loopback only.*--testing-any-address/);
-  const server = spawn(process.execPath, [bin, 'serve', '--testing', '--address', '127.0.0.1:0', '--grace-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    server.stderr.on('data', (d) => {
-      log += String(d);
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
-      if (m) resolve(m[1]!);
-    });
-    server.once('exit', (code) => reject(new Error(`warden serve --testing exited with ${code}: ${log}`)));
-  });
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.once('exit', () => resolve());
-    server.kill('SIGTERM');
-  }));
-  t.match(log, /TESTING MODE/, 'says so loudly');
+  const { address: endpoint, log } = await serveProcess(t, ['--testing', '--address', '127.0.0.1:0', '--grace-ms', '200']);
+  t.match(log(), /TESTING MODE/, 'says so loudly');
   const [a, b] = ['token-a', 'token-b'].map((token) => v1.NewClient(token, endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS));
   t.teardown(() => [a, b].forEach((c) => c!.close()));
   await a!.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: SCHEMA }));
@@ -281,27 +267,8 @@ t.test('warden serve --testing: each token its own empty tenant, for client test
 });
 
 t.test('against `warden serve` itself, on PostgreSQL, with a key', async (t) => {
-  const url = await freshDatabase(t);
-  const ds = await openDatastore(url);
-  await ds.migrate();
-  await ds.access.createTenant('acme');
-  const token = (await createKey(ds.access, 'acme', ['check', 'read', 'write', 'schema'])).token;
-  await ds.close();
-  const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
-  const server = spawn(process.execPath, [bin, 'serve', '--datastore', url, '--address', '127.0.0.1:0', '--workers', '1', '--grace-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    server.stderr.on('data', (d) => {
-      log += String(d);
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
-      if (m) resolve(m[1]!);
-    });
-    server.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));
-  });
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.once('exit', () => resolve());
-    server.kill('SIGTERM');
-  }));
+  const { url, token } = await databaseWithKey(t);
+  const { address: endpoint } = await serveProcess(t, ['--datastore', url, '--address', '127.0.0.1:0', '--workers', '1', '--grace-ms', '200']);
   const client = v1.NewClient(token, endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS);
   t.teardown(() => client.close());
   await client.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: SCHEMA }));

@@ -1,46 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createKey } from '../../src/store/access.js';
-import { openDatastore } from '../../src/store/open-datastore.js';
 import { apiClient, obj, relMsg, subj } from '../helpers/api-client.js';
-import { freshDatabase } from '../helpers/postgres.js';
+import { databaseWithKey } from '../helpers/postgres.js';
+import { serveProcess } from '../helpers/warden-process.js';
 
 // Three `warden serve` processes on one PostgreSQL and one Redis (the shared check cache; its keys
 // carry this database's own datastore id, so runs never share entries), as a multi-node
 // deployment runs them: a write through one node is seen by the others at its zookie,
 // a schema change within the quantization window, and losing a node disturbs nobody else.
 
-const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const SCHEMA = 'definition user {}\ndefinition doc {\n  relation viewer: user\n  permission view = viewer\n}';
 const QUANTIZATION_MS = 500;
 
-function serve(url: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--datastore', url, '--address', '127.0.0.1:0', '--workers', '1', '--grace-ms', '200', '--quantization-ms', String(QUANTIZATION_MS), '--cache-redis', 'redis://127.0.0.1:6379'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (d) => {
-      log += String(d);
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
-      if (m) resolve({ child, address: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));
-  });
-}
-
 t.test('three nodes on one PostgreSQL answer alike, and one lost disturbs none of the others', async (t) => {
-  const url = await freshDatabase(t);
-  const ds = await openDatastore(url);
-  await ds.migrate();
-  await ds.access.createTenant('acme');
-  const token = (await createKey(ds.access, 'acme', ['check', 'read', 'write', 'schema'])).token;
-  await ds.close();
-  const nodes = await Promise.all([serve(url), serve(url), serve(url)]);
-  t.teardown(() => Promise.all(nodes.map(({ child }) => (child.exitCode !== null || child.signalCode ? null : new Promise((r) => (child.once('exit', r), child.kill('SIGTERM')))))));
+  const { url, token } = await databaseWithKey(t);
+  const args = ['--datastore', url, '--address', '127.0.0.1:0', '--workers', '1', '--grace-ms', '200', '--quantization-ms', String(QUANTIZATION_MS), '--cache-redis', 'redis://127.0.0.1:6379'];
+  const nodes = await Promise.all([serveProcess(t, args), serveProcess(t, args), serveProcess(t, args)]);
   const [a, b, c] = nodes.map((n) => apiClient(n.address, token, true));
   t.teardown(() => [a, b, c].forEach((x) => x!.close()));
 
