@@ -1,5 +1,5 @@
 # Warden: build with the dev toolchain, run with production dependencies only.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +9,7 @@ COPY bench ./bench
 COPY proto ./proto
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     WARDEN_ADDRESS=0.0.0.0:50051 \
     WARDEN_DATASTORE=pglite:/var/lib/warden
