@@ -161,25 +161,15 @@ export class Engine {
     const local = new LocalDispatcher(() => scope, budget);
     const stats: RequestStats = { dispatches: 0, cachedDispatches: 0, reads: 0 };
     const memo = new MemoReader(snap.reader, stats);
-    let reader: Scope['reader'] = memo;
     let dispatcher: Dispatcher = local;
     if (this.#tiers.length && snap.cacheKey) {
       // A relationship that expires changes the answer at the same revision as time passes: once
       // a request has read one, it stores nothing more (what it stored before did not depend on it).
-      let sawExpiring = false;
-      reader = {
-        revision: memo.revision,
-        query: async (f) => {
-          const rels = await memo.query(f);
-          if (!sawExpiring && rels.some((r) => r.expiresAt !== null)) sawExpiring = true;
-          return rels;
-        },
-      };
-      const mayStore = (): boolean => !sawExpiring;
+      const mayStore = (): boolean => memo.earliestExpiry === null;
       const onHits = (n: number): void => void (stats.cachedDispatches += n);
       for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
     }
-    scope = { schema: snap.schema, reader, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, earliestExpiry: () => memo.earliestExpiry, memberships: new Memberships(snap.schema, reader) };
+    scope = { schema: snap.schema, reader: memo, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, earliestExpiry: () => memo.earliestExpiry, memberships: new Memberships(snap.schema, memo) };
     return scope;
   }
 
