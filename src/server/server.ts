@@ -1,6 +1,6 @@
 import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
-import { authzedExperimentalService, authzedPermissionsService, authzedSchemaService, authzedWatchService } from '../api/authzed/authzed-services.js';
+import { authzedPermissionsService, authzedSchemaService, authzedWatchService, EXPERIMENTAL_ALIASES } from '../api/authzed/authzed-services.js';
 import { permissionService } from '../api/permission-service.js';
 import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
@@ -36,18 +36,6 @@ export interface RunningServer {
   /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then ends the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
-
-const SERVICES = [
-  'warden.v1.PermissionService',
-  'warden.v1.RelationshipService',
-  'warden.v1.SchemaService',
-  'warden.v1.TenantService',
-  'warden.v1.WatchService',
-  'authzed.api.v1.PermissionsService',
-  'authzed.api.v1.SchemaService',
-  'authzed.api.v1.WatchService',
-  'authzed.api.v1.ExperimentalService',
-];
 
 type Method = { kind: 'unary' | 'stream' | 'client-stream' | 'watch'; scope: Scope };
 const METHODS: Record<string, Record<string, Method>> = {
@@ -110,16 +98,12 @@ const AUTHZED_METHODS: Record<string, Record<string, Method>> = {
   WatchService: {
     Watch: { kind: 'watch', scope: 'read' },
   },
-  ExperimentalService: {
-    BulkImportRelationships: { kind: 'client-stream', scope: 'write' },
-    BulkExportRelationships: { kind: 'stream', scope: 'read' },
-    BulkCheckPermission: { kind: 'unary', scope: 'check' },
-    ExperimentalReflectSchema: { kind: 'unary', scope: 'read' },
-    ExperimentalComputablePermissions: { kind: 'unary', scope: 'read' },
-    ExperimentalDependentRelations: { kind: 'unary', scope: 'read' },
-    ExperimentalDiffSchema: { kind: 'unary', scope: 'read' },
-  },
 };
+// The experimental methods are their stable successors, kind and scope included.
+AUTHZED_METHODS['ExperimentalService'] = Object.fromEntries(Object.entries(EXPERIMENTAL_ALIASES).map(([name, [service, method]]) => [name, AUTHZED_METHODS[service]![method]!]));
+
+/** Every service served, for health. */
+const SERVICES = [...Object.keys(METHODS).map((s) => `warden.v1.${s}`), ...Object.keys(AUTHZED_METHODS).map((s) => `authzed.api.v1.${s}`)];
 
 /** Builds and starts the gRPC server on `address` (port 0 picks a free one). */
 export async function startServer(options: ServerOptions, address: string): Promise<RunningServer> {
@@ -167,13 +151,13 @@ export async function startServer(options: ServerOptions, address: string): Prom
     TenantService: tenantService(options.datastore.access),
     WatchService: watch,
   });
-  const spicedb = { permissions: authzedPermissionsService(warden), schema: authzedSchemaService(warden) };
-  register(authzed!, 'authzed.', AUTHZED_METHODS, {
-    PermissionsService: spicedb.permissions,
-    SchemaService: spicedb.schema,
+  const spicedb: Impls = {
+    PermissionsService: authzedPermissionsService(warden),
+    SchemaService: authzedSchemaService(warden),
     WatchService: authzedWatchService({ ...warden, watch }),
-    ExperimentalService: authzedExperimentalService(spicedb.permissions, spicedb.schema),
-  });
+  };
+  spicedb['ExperimentalService'] = Object.fromEntries(Object.entries(EXPERIMENTAL_ALIASES).map(([name, [service, method]]) => [name, spicedb[service]![method]!]));
+  register(authzed!, 'authzed.', AUTHZED_METHODS, spicedb);
   const statuses: ServingStatusMap = { '': 'SERVING' };
   for (const s of SERVICES) statuses[s] = 'SERVING';
   const health = new HealthImplementation(statuses);

@@ -328,26 +328,25 @@ export function authzedSchemaService(w: WardenHandlers) {
 
 /**
  * authzed.api.v1.ExperimentalService: the methods older clients still call, each the same as its
- * stable successor (their messages have the same fields). The relationship counters are not served.
+ * stable successor (their messages have the same fields), named here as [service, method]. The
+ * relationship counters are not served.
  */
-export function authzedExperimentalService(permissions: ReturnType<typeof authzedPermissionsService>, schema: ReturnType<typeof authzedSchemaService>) {
-  return {
-    BulkImportRelationships: permissions.ImportBulkRelationships,
-    BulkExportRelationships: permissions.ExportBulkRelationships,
-    BulkCheckPermission: permissions.CheckBulkPermissions,
-    ExperimentalReflectSchema: schema.ReflectSchema,
-    ExperimentalComputablePermissions: schema.ComputablePermissions,
-    ExperimentalDependentRelations: schema.DependentRelations,
-    ExperimentalDiffSchema: schema.DiffSchema,
-  };
-}
+export const EXPERIMENTAL_ALIASES = {
+  BulkImportRelationships: ['PermissionsService', 'ImportBulkRelationships'],
+  BulkExportRelationships: ['PermissionsService', 'ExportBulkRelationships'],
+  BulkCheckPermission: ['PermissionsService', 'CheckBulkPermissions'],
+  ExperimentalReflectSchema: ['SchemaService', 'ReflectSchema'],
+  ExperimentalComputablePermissions: ['SchemaService', 'ComputablePermissions'],
+  ExperimentalDependentRelations: ['SchemaService', 'DependentRelations'],
+  ExperimentalDiffSchema: ['SchemaService', 'DiffSchema'],
+} as const;
 
 /** The compiled schema at the request's revision; NOT_FOUND before one is written, as SpiceDB answers. */
 async function schemaAt(tenant: CallContext['tenant'], consistency: PbConsistency | null): Promise<{ ir: SchemaIR; revision: Revision }> {
   const revision = await tenant.pick(toConsistency(consistency));
   const found = await tenant.store.readSchema(revision);
   if (!found) throw new WardenError('NOT_FOUND', 'no schema has been written for this tenant yet');
-  return { ir: (await tenant.schemaAt(revision)).ir, revision };
+  return { ir: tenant.compiled(found).ir, revision };
 }
 
 /** A definition's member named in a request, or NOT_FOUND naming the field. */
