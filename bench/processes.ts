@@ -71,7 +71,7 @@ function parseLog(line: string): Record<string, unknown> | null {
 /**
  * Starts `warden serve` on a datastore spec, on a free port, with API keys on: on PostgreSQL
  * and PGlite the store is migrated and a tenant of this run's own gets a key first (so runs never
- * collide); the memory store's server makes its first key at start (read from its log).
+ * collide); the memory store's server makes its first key at start (read from its standard output).
  */
 export async function startWarden(datastore: string, extraArgs: readonly string[] = []): Promise<Started> {
   let token: string | null = null;
@@ -85,13 +85,14 @@ export async function startWarden(datastore: string, extraArgs: readonly string[
     if (k.status !== 0) throw new Error(`warden keys create failed: ${k.stderr}`);
     token = (JSON.parse(k.stdout) as { key: string }).key;
   }
-  const child = spawn(process.execPath, [WARDEN_BIN, 'serve', '--datastore', datastore, '--address', '127.0.0.1:0', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [WARDEN_BIN, 'serve', '--datastore', datastore, '--address', '127.0.0.1:0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The memory store's first key is printed once on standard output (never in the log).
+  child.stdout!.on('data', (d: Buffer) => (token ??= /^(wdn_\S+)$/m.exec(d.toString())?.[1] ?? null));
   const port = await waitFor(
     child,
     'stderr',
     (line) => {
       const entry = parseLog(line);
-      if (typeof entry?.['key'] === 'string') token ??= entry['key'];
       const address = entry?.['msg'] === 'serving' ? String(entry['address']) : null;
       return address ? Number(address.slice(address.lastIndexOf(':') + 1)) : undefined;
     },
@@ -99,6 +100,8 @@ export async function startWarden(datastore: string, extraArgs: readonly string[
   );
   // Keep draining its log so it never blocks on a full pipe.
   child.stderr!.resume();
+  // (Two pipes: the key on stdout may come in just after the serving line on stderr.)
+  for (let i = 0; i < 100 && datastore === 'memory' && !token && !extraArgs.includes('--insecure-no-auth'); i++) await new Promise((r) => setTimeout(r, 20));
   return { port, pid: child.pid!, token, stop: stopper(child) };
 }
 

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { compileSchema } from '../../schema-dsl/index.js';
 import { RevisionPicker, type Consistency } from '../consistency/consistency.js';
 import { decodeZookie, encodeZookie } from '../consistency/zookie.js';
@@ -97,6 +98,8 @@ export class TenantState {
   /** A snapshot at a revision already picked (a listing's cursor, say), with its cache key. */
   async snapshotAt(revision: Revision): Promise<Snapshot & { revision: Revision }> {
     const { schema, revision: schemaRevision } = await this.schemaVersionAt(revision);
+    // The call's span (when traced) names the revision it was answered at.
+    trace.getActiveSpan()?.setAttribute('warden.revision', String(revision));
     return { revision, schema, reader: this.store.snapshot(revision), cacheKey: `${this.#datastoreId}\u0000${this.#tenant}\u0000${schemaRevision}\u0000${revision}` };
   }
 }

@@ -1,54 +1,44 @@
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { datastoreConfig } from '../config/datastore-config.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RedisCheckCache } from '../cache/redis-check-cache.js';
 import { Engine } from '../engine/engine.js';
-import { WardenError } from '../errors/error-code.js';
 import { keyAuthenticate, testingAuthenticate } from '../server/auth.js';
 import { insecureAuthenticate, startServer } from '../server/server.js';
-import { reportServing, superviseWorkers, workerSlot } from '../server/workers.js';
+import { answerOpsQuestions, askWorkers, mergeMetricsTexts, reportServing, superviseWorkers, workerSlot } from '../server/workers.js';
 import { DEFAULT_TENANT } from '../store/datastore.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import { openDatastore } from '../store/open-datastore.js';
-import { redact } from './migrate-command.js';
-import type { ServeOptions } from './serve-command.js';
+import { redactUrl, type ServeConfig } from '../config/serve-config.js';
+import { startOpsServer, type OpsServer, type OpsSources } from '../server/ops-server.js';
+import type { ReadinessState } from '../server/readiness.js';
+import { createLogger } from '../telemetry/logger.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 
-/** One JSON log line on stderr. */
-export function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
-}
-
-/** Runs `warden serve` (or, with --workers, supervises the worker processes that do). */
-export async function runServe(options: ServeOptions): Promise<void> {
-  let opts = options;
-  if (!!opts.tlsCert !== !!opts.tlsKey) throw new WardenError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
-  if (opts.testing) {
-    if (opts.datastore && opts.datastore !== 'memory') throw new WardenError('INVALID_ARGUMENT', '--testing serves from memory: leave out --datastore');
-    if (opts.insecureNoAuth) throw new WardenError('INVALID_ARGUMENT', '--testing and --insecure-no-auth go one at a time');
-    const host = opts.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    if (!opts.testingAnyAddress && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) {
-      throw new WardenError('INVALID_ARGUMENT', `--testing listens on loopback only (anyone who reaches it can write): ${opts.address} is not; add --testing-any-address to mean it`);
-    }
-    opts = { ...opts, datastore: 'memory', workers: 1 };
-  }
-  const config = datastoreConfig(opts);
+/** Runs `warden serve` (or, with more than one worker, supervises the worker processes that do). */
+export async function runServe(config: ServeConfig): Promise<void> {
+  const logger = createLogger(config);
+  const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void => logger[level](fields, msg);
+  const opts = config;
   const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
-  let workers = opts.workers ?? (embedded ? 1 : availableParallelism());
+  let workers = config.workers;
   if (embedded && workers > 1) {
     log('warn', 'the embedded store is served by one process (it holds its data directory alone): --workers is ignored; use PostgreSQL to run several');
     workers = 1;
   }
-  if (opts.pgPoolSize < 1) throw new WardenError('INVALID_ARGUMENT', '--pg-pool-size must be at least 1');
   if (workers > 1 && cluster.isPrimary) {
     log('info', 'starting workers', { workers, pgPoolSize: opts.pgPoolSize, maxConnections: workers * opts.pgPoolSize });
+    // The primary serves the ops endpoint for all of them: metrics merged, ready when every worker is.
+    const ops = config.metricsAddress ? await startOpsServer(config.metricsAddress, workersOps(workers)) : null;
+    if (ops) log('info', 'ops endpoint serving', { address: `${config.metricsAddress!.replace(/:\d+$/, '')}:${ops.port}`, paths: ['/metrics', '/healthz', '/readyz'] });
     process.exitCode = await superviseWorkers(workers, log);
+    await ops?.close();
     log('info', 'stopped');
     return;
   }
   const slot = workerSlot();
   const ds = await openDatastore(config.datastore, {
-    ...(config.readReplicaUrl ? { readReplicaUrl: config.readReplicaUrl } : {}),
+    ...(config.readReplica ? { readReplicaUrl: config.readReplica } : {}),
     locks: { maxLockMs: opts.maxLockMs, lockWaitMs: opts.lockWaitMs },
     poolSize: opts.pgPoolSize,
   });
@@ -71,8 +61,13 @@ export async function runServe(options: ServeOptions): Promise<void> {
       // No other process can open an embedded store while it serves, so the first key is made here.
       if (!(await ds.access.hasTenant(DEFAULT_TENANT))) await ds.access.createTenant(DEFAULT_TENANT);
       const { info, token } = await createKey(ds.access, DEFAULT_TENANT, [...KEY_SCOPES], 'created by warden serve on first start');
-      log('warn', 'created the first API key, for the default tenant with every scope; it is shown only now: store it, then make narrower keys', {
-        key: token,
+      // A key never goes into the log: it is written where only this user can read it (the data
+      // directory), or, with nothing on disk (memory), to standard output, once.
+      const where = firstKeyFile(config.datastore);
+      if (where) writeFileSync(where, `${token}\n`, { mode: 0o600 });
+      else process.stdout.write(`${token}\n`);
+      log('warn', `created the first API key, for the default tenant with every scope; ${where ? `it is in ${where} (readable by this user only)` : 'it was printed once on standard output'}: use it, then make narrower keys`, {
+        keyFile: where,
         id: info.id,
         tenant: info.tenant,
         scopes: info.scopes,
@@ -86,7 +81,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     // Loaded only when asked for: every other `warden` command starts without it.
     const { RedisCheckCache } = await import('../cache/redis-check-cache.js');
     redis = new RedisCheckCache(opts.cacheRedis, {
-      ttlMs: opts.cacheRedisTtlMs ?? Math.max(10_000, 2 * opts.quantizationMs),
+      ttlMs: opts.cacheRedisTtlMs,
       timeoutMs: opts.cacheRedisTimeoutMs,
       onStateChange: (state, reason) =>
         state === 'open'
@@ -94,31 +89,55 @@ export async function runServe(options: ServeOptions): Promise<void> {
           : log('info', 'the Redis check cache is back in use'),
     });
     const up = await redis.ready();
-    log(up ? 'info' : 'warn', up ? 'the Redis check cache is connected' : 'the Redis check cache is not reachable yet: serving without it, retrying in the background', { redis: redact(opts.cacheRedis) });
+    log(up ? 'info' : 'warn', up ? 'the Redis check cache is connected' : 'the Redis check cache is not reachable yet: serving without it, retrying in the background', { redis: redactUrl(opts.cacheRedis) });
   }
+  const telemetry = await Telemetry.start({
+    logger,
+    serviceName: config.serviceName,
+    prometheus: !!config.metricsAddress,
+    ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
+    traceSampleRatio: config.traceSampleRatio,
+    maxDepth: config.maxDepth,
+  });
   const server = await startServer(
     {
       datastore: ds,
-      engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes, ...(redis ? { sharedCache: redis } : {}) }),
+      telemetry,
+      ...(redis ? { redisState: () => redis.state } : {}),
+      engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes, ...(redis ? { sharedCache: redis } : {}), observer: telemetry.engineObserver() }),
       authenticate: opts.testing ? testingAuthenticate(ds.access) : opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
       quantizationMs: opts.quantizationMs,
       admission: { maxInFlight: Math.max(1, opts.maxInFlight), maxQueued: opts.maxQueued },
       maxMessageBytes: opts.maxMessageBytes,
       ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),
-      log: (e, method) => log('error', 'internal error', { method, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) }),
+      log: (e, method, requestId) => log('error', 'internal error', { requestId, method, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) }),
     },
     opts.address,
   );
   const host = opts.address.replace(/:\d+$/, '');
   const address = `${host}:${server.port}`;
-  log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redact(config.datastore), tls: !!opts.tlsCert, auth: opts.testing ? 'testing' : opts.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redactUrl(config.datastore), tls: !!opts.tlsCert, auth: opts.testing ? 'testing' : opts.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  // One process serves the ops endpoint: this one alone, or the primary for its workers.
+  let ops: OpsServer | null = null;
+  if (slot === null && config.metricsAddress) {
+    ops = await startOpsServer(config.metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state });
+    log('info', 'ops endpoint serving', { address: `${config.metricsAddress.replace(/:\d+$/, '')}:${ops.port}`, paths: [...(telemetry.metricsText ? ['/metrics'] : []), '/healthz', '/readyz'] });
+  }
+  answerOpsQuestions({ metrics: telemetry.metricsText, readiness: () => server.readiness.state });
   reportServing(address);
   // Garbage collection is the work of one process.
   const gc = opts.gcIntervalMs && (slot === null || slot === 1)
     ? setInterval(() => {
         ds.gc({ windowMs: opts.gcWindowMs }).then(
-          (r) => log('info', 'garbage collected', { removed: r.removed, watermark: r.watermark }),
-          (e: unknown) => log('warn', 'garbage collection failed', { error: e instanceof Error ? e.message : String(e) }),
+          (r) => {
+            telemetry.metrics.gcRuns.add(1, { outcome: 'ok' });
+            telemetry.metrics.gcRemoved.add(r.removed);
+            log('info', 'garbage collected', { removed: r.removed, watermark: r.watermark });
+          },
+          (e: unknown) => {
+            telemetry.metrics.gcRuns.add(1, { outcome: 'failed' });
+            log('warn', 'garbage collection failed', { error: e instanceof Error ? e.message : String(e) });
+          },
         );
       }, opts.gcIntervalMs)
     : null;
@@ -132,7 +151,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
       if (gc) clearInterval(gc);
       server
         .shutdown(opts.graceMs)
-        .then(() => Promise.all([ds.close(), redis?.close()]).then(() => undefined))
+        .then(() => Promise.all([ds.close(), redis?.close(), ops?.close(), telemetry.shutdown()]).then(() => undefined))
         .then(resolve, resolve);
     };
     // `on`, not `once`: a worker hears Ctrl-C from its terminal and again from the primary.
@@ -142,4 +161,30 @@ export async function runServe(options: ServeOptions): Promise<void> {
   log('info', 'stopped');
   // A worker's channel to the primary would keep it alive: it is done.
   if (cluster.isWorker) process.exit(0);
+}
+
+/** Where the embedded store keeps the first API key (its data directory), or null for memory. */
+function firstKeyFile(datastore: string): string | null {
+  return datastore.startsWith('pglite:') && !datastore.startsWith('pglite:memory://') ? join(datastore.slice('pglite:'.length), 'first-key') : null;
+}
+
+/** The primary's ops endpoint over its workers: their metrics merged, ready when every one of them is. */
+function workersOps(n: number): OpsSources {
+  return {
+    metrics: async () => mergeMetricsTexts((await askWorkers('metrics')).map((a) => ({ slot: a.slot, text: typeof a.value === 'string' ? a.value : '' }))),
+    readiness: async () => {
+      const answers = await askWorkers('readiness');
+      const states = answers.map((a) => a.value as ReadinessState | null);
+      const ready = answers.length === n && states.every((s) => s?.ready === true);
+      const failing = states.find((s) => s && s.datastore !== 'ok');
+      return {
+        ready,
+        draining: states.some((s) => s?.draining === true),
+        datastore: answers.length < n ? `${n - answers.length} of ${n} workers did not answer` : (failing?.datastore ?? 'ok'),
+        redis: states.find((s) => s)?.redis ?? 'not configured',
+        checkedAt: new Date().toISOString(),
+        workers: answers.map((a, i) => ({ worker: a.slot, ready: states[i]?.ready === true })),
+      } as ReadinessState;
+    },
+  };
 }

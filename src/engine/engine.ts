@@ -18,6 +18,7 @@ import { lookupResources } from './lookup/lookup-resources.js';
 import { MemoReader } from './memo-reader.js';
 import { Memberships } from './check/memberships.js';
 import { DEFAULT_LIMITS, type EngineLimits, type RequestStats, type Scope } from './scope.js';
+import type { EngineObserver } from './engine-observer.js';
 
 /** Caveat context given with a request. */
 export type RequestContext = Readonly<Record<string, unknown>>;
@@ -96,13 +97,17 @@ export class Engine {
   /** The same, farthest first: the order the chain is built in. */
   readonly #tiersInward: readonly CheckCacheTier[];
   readonly #flights = new Singleflight<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }>();
+  readonly #observer: EngineObserver | null;
 
   /**
    * `cacheBytes` bounds the in-process check cache shared by every request (0: none);
    * `sharedCache` is a tier behind it shared by processes (Redis). They serve snapshots that carry
    * a `cacheKey`; identical checks in flight at once on such snapshots are computed once.
    */
-  constructor(options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator; cacheBytes?: number; sharedCache?: CheckCacheTier } = {}) {
+  constructor(
+    options: { limits?: Partial<EngineLimits>; caveats?: (schema: TypeSystem) => CaveatEvaluator; cacheBytes?: number; sharedCache?: CheckCacheTier; observer?: EngineObserver } = {},
+  ) {
+    this.#observer = options.observer ?? null;
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     this.#lru = options.cacheBytes ? new LruCheckCache(options.cacheBytes) : null;
     this.#tiers = [...(this.#lru ? [this.#lru] : []), ...(options.sharedCache ? [options.sharedCache] : [])];
@@ -158,16 +163,18 @@ export class Engine {
   #scope(snap: Snapshot): Scope {
     const budget = new NodeBudget(this.limits.maxExpandNodes);
     let scope: Scope;
+    const observer = this.#observer;
+    const traced = observer?.tracing() ?? false;
     const local = new LocalDispatcher(() => scope, budget);
     const stats: RequestStats = { dispatches: 0, cachedDispatches: 0, reads: 0 };
-    const memo = new MemoReader(snap.reader, stats);
-    let dispatcher: Dispatcher = local;
+    const memo = new MemoReader(observer && (traced || observer.measuresReads) ? observer.reader(snap.reader, traced) : snap.reader, stats);
+    let dispatcher: Dispatcher = traced ? observer!.dispatcher(local) : local;
     if (this.#tiers.length && snap.cacheKey) {
       // A relationship that expires changes the answer at the same revision as time passes: once
       // a request has read one, it stores nothing more (what it stored before did not depend on it).
       const mayStore = (): boolean => memo.earliestExpiry === null;
       const onHits = (n: number): void => void (stats.cachedDispatches += n);
-      for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, tier, snap.cacheKey, mayStore, onHits);
+      for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, traced ? observer!.tier(tier) : tier, snap.cacheKey, mayStore, onHits);
     }
     scope = { schema: snap.schema, reader: memo, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, earliestExpiry: () => memo.earliestExpiry, memberships: new Memberships(snap.schema, memo) };
     return scope;
@@ -190,7 +197,9 @@ export class Engine {
       if (hit && hit.depthLeft <= this.limits.maxDepth) {
         this.#lru.stats.hits++;
         // (The cache holds no answer that read an expiring relationship.)
-        return { condition: hit.condition, metadata: CACHED, expiresAt: null, decision: decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {}) };
+        const decision = decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {});
+        this.#observer?.checked(decision, CACHED);
+        return { condition: hit.condition, metadata: CACHED, expiresAt: null, decision };
       }
     }
     const compute = async (): Promise<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }> => {
@@ -211,7 +220,9 @@ export class Engine {
     // A cacheable check is the same question for every caller: identical ones in flight at once
     // share one walk. Only whole checks share, so flights never wait on each other.
     const { condition, metadata, expiresAt } = key !== null ? await this.#flights.run(key, compute) : await compute();
-    return { condition, metadata, expiresAt, decision: decide(condition, this.#caveats(prepared.schema), req.context ?? {}) };
+    const decision = decide(condition, this.#caveats(prepared.schema), req.context ?? {});
+    this.#observer?.checked(decision, metadata);
+    return { condition, metadata, expiresAt, decision };
   }
 
   /**

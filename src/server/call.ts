@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type sendUnaryData, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { WardenError } from '../errors/error-code.js';
 import { internalStatus, toStatus, type MappedStatus } from '../errors/to-status.js';
 import type { TenantState } from '../api/tenant-state.js';
@@ -16,8 +16,39 @@ export type Authenticate = (call: { readonly metadata: import('@grpc/grpc-js').M
 /** What a method needs a key to be allowed: permission reads, relationship reads, writes, schema. */
 export type Scope = 'check' | 'read' | 'write' | 'schema' | 'admin';
 
-/** Logs errors whose cause must not reach the client. */
-export type ErrorLog = (e: unknown, method: string) => void;
+/** Logs errors whose cause must not reach the client (with the call's request id). */
+export type ErrorLog = (e: unknown, method: string, requestId?: string) => void;
+
+/** What the server makes of each call for logs, metrics and traces (see `telemetry/call-telemetry.ts`). */
+export interface CallObserver {
+  begin(method: string, metadata: Metadata): CallObservation;
+}
+
+/** One call as observed, from its start to its status. */
+export interface CallObservation {
+  /** The caller's `x-request-id`, or one made for the call when first asked for. */
+  readonly requestId: string;
+  /** True when the caller sent its own request id: it is sent back in the response headers. */
+  readonly echo: boolean;
+  /** Runs the call's work inside its trace context (as it is, untraced). */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** The tenant the call acts for, once authenticated. */
+  tenant(name: string): void;
+  /** An error whose cause must not reach the client: logged with the request id. */
+  internal(e: unknown): void;
+  /** The call ended with this gRPC status code. */
+  end(code: number): void;
+}
+
+/** The response header that carries the request id. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Response headers naming the call's request id. */
+function requestIdHeaders(obs: CallObservation): Metadata {
+  const md = new Metadata();
+  md.set(REQUEST_ID_HEADER, obs.requestId);
+  return md;
+}
 
 /** The longest any call may run, whatever deadline its client set. */
 export const MAX_CALL_MS = 60_000;
@@ -87,15 +118,18 @@ export function unary<Req, Res>(
   method: string,
   scope: Scope,
   authenticate: Authenticate,
-  log: ErrorLog,
+  observer: CallObserver,
   handler: (req: Req, ctx: CallContext) => Promise<Res>,
   admission: Admission | null = null,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    const obs = observer.begin(method, call.metadata);
+    if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
-    reply(method, log, signal, done, callback, async () => {
+    reply(obs, signal, done, callback, async () => {
       // Who is asking comes first: an unauthenticated caller learns nothing of its message.
       const tenant = await authenticate(call, scope);
+      obs.tenant(tenant.name);
       return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }));
     });
   };
@@ -117,30 +151,35 @@ export function serverStream<Req, Res>(
   method: string,
   scope: Scope,
   authenticate: Authenticate,
-  log: ErrorLog,
+  observer: CallObserver,
   handler: (req: Req, ctx: CallContext, send: (res: Res) => Promise<void>) => Promise<void>,
   maxMs = MAX_CALL_MS,
   admission: Admission | null = null,
 ): (call: ServerWritableStream<Req, Res>) => void {
   return (call) => {
+    const obs = observer.begin(method, call.metadata);
+    if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call, maxMs);
     const send = async (res: Res): Promise<void> => {
       if (signal.aborted) throw signal.reason;
       if (!call.write(res)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
     };
-    (async () => {
-      const tenant = await authenticate(call, scope);
-      await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }, send));
-    })().then(
-      () => {
-        done();
-        guarded(method, log, () => call.end(), (err) => call.emit('error', err));
-      },
-      (e: unknown) => {
-        done();
-        answerError(method, log, e, (err) => call.emit('error', err));
-      },
-    );
+    obs
+      .run(async () => {
+        const tenant = await authenticate(call, scope);
+        obs.tenant(tenant.name);
+        await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }, send));
+      })
+      .then(
+        () => {
+          done();
+          guarded(obs, () => (call.end(), obs.end(0)), (err) => call.emit('error', err));
+        },
+        (e: unknown) => {
+          done();
+          answerError(obs, e, (err) => call.emit('error', err));
+        },
+      );
   };
 }
 
@@ -149,14 +188,17 @@ export function clientStream<Req, Res>(
   method: string,
   scope: Scope,
   authenticate: Authenticate,
-  log: ErrorLog,
+  observer: CallObserver,
   handler: (requests: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
   admission: Admission | null = null,
 ): (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    const obs = observer.begin(method, call.metadata);
+    if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
-    reply(method, log, signal, done, callback, async () => {
+    reply(obs, signal, done, callback, async () => {
       const tenant = await authenticate(call, scope);
+      obs.tenant(tenant.name);
       return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal }));
     });
   };
@@ -188,15 +230,15 @@ async function* messages<Req>(call: AsyncIterable<Req> & { readonly cancelled?: 
 }
 
 /** Runs a handler and answers a unary or client-streaming call with its result or its mapped error. */
-function reply<Res>(method: string, log: ErrorLog, signal: AbortSignal, done: () => void, callback: sendUnaryData<Res>, run: () => Promise<Res>): void {
-  run().then(
+function reply<Res>(obs: CallObservation, signal: AbortSignal, done: () => void, callback: sendUnaryData<Res>, run: () => Promise<Res>): void {
+  obs.run(run).then(
     (res) => {
       done();
-      guarded(method, log, () => callback(null, res), (err) => callback(err));
+      guarded(obs, () => (callback(null, res), obs.end(0)), (err) => callback(err));
     },
     (e: unknown) => {
       done();
-      answerError(method, log, signal.aborted && !(e instanceof WardenError) ? signal.reason : e, (err) => callback(err), e);
+      answerError(obs, signal.aborted && !(e instanceof WardenError) ? signal.reason : e, (err) => callback(err), e);
     },
   );
 }
@@ -206,27 +248,28 @@ function reply<Res>(method: string, log: ErrorLog, signal: AbortSignal, done: ()
  * (an exception in a promise's rejection handler would be unhandled): the last-resort guard
  * logs it and answers INTERNAL.
  */
-function answerError(method: string, log: ErrorLog, e: unknown, send: (err: MappedStatus['error']) => void, cause: unknown = e): void {
+function answerError(obs: CallObservation, e: unknown, send: (err: MappedStatus['error']) => void, cause: unknown = e): void {
   guarded(
-    method,
-    log,
+    obs,
     () => {
       const mapped = toStatus(e);
-      if (mapped.internal) log(cause, method);
+      if (mapped.internal) obs.internal(cause);
       send(mapped.error);
+      obs.end(mapped.error.code);
     },
     send,
   );
 }
 
 /** Runs `fn`; if it throws, logs the error and sends a plain INTERNAL status instead (once, guarded itself). */
-function guarded(method: string, log: ErrorLog, fn: () => void, send: (err: MappedStatus['error']) => void): void {
+function guarded(obs: CallObservation, fn: () => void, send: (err: MappedStatus['error']) => void): void {
   try {
     fn();
   } catch (e) {
     try {
-      log(e, method);
+      obs.internal(e);
       send(internalStatus());
+      obs.end(13);
     } catch {
       // The call is beyond answering (its stream is gone); the process goes on.
     }

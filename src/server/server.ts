@@ -13,7 +13,11 @@ import type { Datastore } from '../store/datastore.js';
 import { clientStream, MAX_WATCH_MS, serverStream, tolerantDeserializer, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
 import { loadApi } from './proto.js';
+import { Readiness } from './readiness.js';
 import { reflectionService } from './reflection.js';
+import { callTelemetry } from '../telemetry/call-telemetry.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 
 /** Everything a server is made of. */
 export interface ServerOptions {
@@ -28,11 +32,19 @@ export interface ServerOptions {
   readonly log: ErrorLog;
   /** How many calls run at once and may wait (default 64 and 256); past that, RESOURCE_EXHAUSTED. */
   readonly admission?: AdmissionLimits;
+  /** Traces, metrics and the logger (default: none exported, nothing logged but `log`). */
+  readonly telemetry?: Telemetry;
+  /** The Redis check cache's breaker state, for readiness and metrics (absent: no Redis). */
+  readonly redisState?: () => string;
+  /** How often readiness probes the datastore (default 2 s). */
+  readonly readinessIntervalMs?: number;
 }
 
 /** A started server. */
 export interface RunningServer {
   readonly port: number;
+  /** Whether the server should get traffic (datastore reachable and migrated, not draining), kept current. */
+  readonly readiness: Readiness;
   /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then ends the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -102,6 +114,12 @@ const AUTHZED_METHODS: Record<string, Record<string, Method>> = {
 // The experimental methods are their stable successors, kind and scope included.
 AUTHZED_METHODS['ExperimentalService'] = Object.fromEntries(Object.entries(EXPERIMENTAL_ALIASES).map(([name, [service, method]]) => [name, AUTHZED_METHODS[service]![method]!]));
 
+/**
+ * The health service name that reports liveness: SERVING while the process runs, even when it is
+ * not ready (every other name, and '', report readiness).
+ */
+export const LIVENESS_SERVICE = 'liveness';
+
 /** Every service served, for health. */
 const SERVICES = [...Object.keys(METHODS).map((s) => `warden.v1.${s}`), ...Object.keys(AUTHZED_METHODS).map((s) => `authzed.api.v1.${s}`)];
 
@@ -113,6 +131,9 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const engine = options.engine ?? new Engine();
   const listings = new Listings();
   const admission = new Admission(options.admission ?? DEFAULT_ADMISSION);
+  const telemetry = options.telemetry ?? Telemetry.off(silentLogger());
+  const traits = new Map<string, { writes: boolean; watch: boolean }>();
+  const observer = callTelemetry(telemetry, options.log, (method) => traits.get(method) ?? { writes: false, watch: false });
   const tenants = new Tenants(options.datastore, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
   const authenticate = options.authenticate(tenants);
   const unsubscribe = options.datastore.access.feed.subscribe((c) => {
@@ -127,15 +148,16 @@ export async function startServer(options: ServerOptions, address: string): Prom
       for (const [name, m] of Object.entries(serviceMethods)) {
         const fn = impls[service]![name]! as never;
         const method = `${prefix}${service}.${name}`;
+        traits.set(method, { writes: m.scope === 'write' || m.scope === 'schema', watch: m.kind === 'watch' });
         // Every call but Watch (long-lived by design) takes a turn under admission control.
         impl[name] =
           m.kind === 'unary'
-            ? unary(method, m.scope, authenticate, options.log, fn, admission)
+            ? unary(method, m.scope, authenticate, observer, fn, admission)
             : m.kind === 'client-stream'
-              ? clientStream(method, m.scope, authenticate, options.log, fn, admission)
+              ? clientStream(method, m.scope, authenticate, observer, fn, admission)
               : m.kind === 'watch'
-                ? serverStream(method, m.scope, authenticate, options.log, fn, MAX_WATCH_MS)
-                : serverStream(method, m.scope, authenticate, options.log, fn, undefined, admission);
+                ? serverStream(method, m.scope, authenticate, observer, fn, MAX_WATCH_MS)
+                : serverStream(method, m.scope, authenticate, observer, fn, undefined, admission);
       }
       const definition = (pkg[service] as unknown as { service: ServiceDefinition }).service;
       const tolerant = Object.fromEntries(
@@ -158,21 +180,40 @@ export async function startServer(options: ServerOptions, address: string): Prom
   };
   spicedb['ExperimentalService'] = Object.fromEntries(Object.entries(EXPERIMENTAL_ALIASES).map(([name, [service, method]]) => [name, spicedb[service]![method]!]));
   register(authzed!, 'authzed.', AUTHZED_METHODS, spicedb);
-  const statuses: ServingStatusMap = { '': 'SERVING' };
-  for (const s of SERVICES) statuses[s] = 'SERVING';
+  // Not serving until the datastore's first probe passes; liveness is serving from the start.
+  const statuses: ServingStatusMap = { '': 'NOT_SERVING', [LIVENESS_SERVICE]: 'SERVING' };
+  for (const s of SERVICES) statuses[s] = 'NOT_SERVING';
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
   reflectionService(definition).addToServer(server);
+  const readiness = new Readiness({
+    probe: () => options.datastore.assertMigrated(),
+    ...(options.redisState ? { redis: options.redisState } : {}),
+    ...(options.readinessIntervalMs !== undefined ? { intervalMs: options.readinessIntervalMs } : {}),
+    onChange: (ready) => {
+      for (const s of ['', ...SERVICES]) health.setStatus(s, ready ? 'SERVING' : 'NOT_SERVING');
+      if (options.telemetry) telemetry.logger[ready ? 'info' : 'warn']({ readiness: readiness.state }, ready ? 'ready' : 'not ready');
+    },
+  });
+  telemetry.metrics.observe({
+    cache: () => engine.cacheStats,
+    admission: () => admission.load,
+    ...(options.redisState ? { redis: options.redisState } : {}),
+    ...(options.datastore.poolStats ? { pools: () => options.datastore.poolStats!() } : {}),
+  });
 
   const credentials = options.tls ? ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+  await readiness.start();
 
   return {
     port,
+    readiness,
     async shutdown(graceMs: number): Promise<void> {
       unsubscribe();
       listings.close();
-      for (const s of Object.keys(statuses)) health.setStatus(s, 'NOT_SERVING');
+      // Not ready (load balancers stop sending calls) but alive while in-flight calls finish.
+      readiness.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();

@@ -83,3 +83,88 @@ export function superviseWorkers(n: number, log: Log): Promise<number> {
     for (let slot = 1; slot <= n; slot++) fork(slot);
   });
 }
+
+/** A question the primary asks its workers for the ops endpoint, and a worker's answer. */
+interface OpsQuestion {
+  readonly warden: 'ops';
+  readonly id: number;
+  readonly what: 'metrics' | 'readiness';
+}
+interface OpsAnswer {
+  readonly warden: 'ops-answer';
+  readonly id: number;
+  readonly slot: number;
+  readonly value: unknown;
+}
+
+/** In a worker: answers the primary's ops questions (its metrics text, its readiness). */
+export function answerOpsQuestions(sources: { metrics: (() => Promise<string>) | null; readiness: () => unknown }): void {
+  if (!cluster.isWorker || !process.send) return;
+  const slot = workerSlot() ?? 0;
+  process.on('message', (m: Partial<OpsQuestion>) => {
+    if (m?.warden !== 'ops' || typeof m.id !== 'number') return;
+    const id = m.id;
+    const answer = m.what === 'metrics' ? (sources.metrics?.() ?? Promise.resolve('')) : Promise.resolve(sources.readiness());
+    answer.then(
+      (value) => process.send?.({ warden: 'ops-answer', id, slot, value } satisfies OpsAnswer),
+      () => process.send?.({ warden: 'ops-answer', id, slot, value: null } satisfies OpsAnswer),
+    );
+  });
+}
+
+let nextQuestion = 0;
+
+/**
+ * In the primary: asks every live worker and collects the answers that come within `timeoutMs`
+ * (a worker that does not answer is left out; the caller sees how many answered).
+ */
+export function askWorkers(what: OpsQuestion['what'], timeoutMs = 2_000): Promise<{ slot: number; value: unknown }[]> {
+  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead() && w.isConnected());
+  const id = ++nextQuestion;
+  return new Promise((resolve) => {
+    const answers: { slot: number; value: unknown }[] = [];
+    const finish = (): void => {
+      clearTimeout(timer);
+      cluster.off('message', onMessage);
+      resolve(answers.sort((a, b) => a.slot - b.slot));
+    };
+    const onMessage = (_w: Worker, m: Partial<OpsAnswer>): void => {
+      if (m?.warden !== 'ops-answer' || m.id !== id) return;
+      answers.push({ slot: m.slot ?? 0, value: m.value });
+      if (answers.length === workers.length) finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    cluster.on('message', onMessage);
+    if (!workers.length) finish();
+    for (const w of workers) w.send({ warden: 'ops', id, what } satisfies OpsQuestion);
+  });
+}
+
+/**
+ * Merges the Prometheus texts of several workers into one exposition: each metric family once
+ * (its HELP and TYPE), with every sample labelled `worker="N"`, so a scrape of the server sees
+ * all its workers (`sum without (worker) (...)` adds them up).
+ */
+export function mergeMetricsTexts(texts: readonly { slot: number; text: string }[]): string {
+  const families = new Map<string, { head: string[]; samples: string[] }>();
+  for (const { slot, text } of texts) {
+    let family: { head: string[]; samples: string[] } | undefined;
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const meta = /^# (HELP|TYPE) (\S+)/.exec(line);
+      if (meta) {
+        const name = meta[2]!;
+        family = families.get(name);
+        if (!family) families.set(name, (family = { head: [], samples: [] }));
+        if (family.head.length < 2 && !family.head.some((h) => h.startsWith(`# ${meta[1]} `))) family.head.push(line);
+        continue;
+      }
+      if (line.startsWith('#')) continue;
+      if (!family) families.set('', (family = { head: [], samples: [] }));
+      const brace = line.indexOf('{');
+      const space = line.indexOf(' ');
+      family.samples.push(brace !== -1 && brace < space ? `${line.slice(0, brace + 1)}worker="${slot}",${line.slice(brace + 1)}` : `${line.slice(0, space)}{worker="${slot}"}${line.slice(space)}`);
+    }
+  }
+  return [...families.values()].map((f) => [...f.head, ...f.samples].join('\n')).join('\n') + '\n';
+}

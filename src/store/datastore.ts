@@ -27,6 +27,8 @@ export interface Datastore {
    * `windowMs`, in batches of `batchSize`. Safe to run from several servers at once.
    */
   gc(options: { windowMs: number; batchSize?: number }): Promise<GcResult>;
+  /** Connections of the datastore's pools (absent where there is no pool: memory, PGlite). */
+  poolStats?(): readonly { readonly pool: string; readonly total: number; readonly idle: number; readonly waiting: number }[];
   close(): Promise<void>;
 }
 

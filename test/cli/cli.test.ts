@@ -28,7 +28,7 @@ const endpoint = await new Promise<string>((resolve, reject) => {
   let log = '';
   serverProcess.stderr.on('data', (d) => {
     log += String(d);
-    const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+    const m = /"address":"([^"]+)"[^\n]*"msg":"serving"/.exec(log);
     if (m) resolve(m[1]!);
   });
   serverProcess.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));

@@ -7,6 +7,9 @@ import { MAX_STATUS_MESSAGE_CHARS, metadataValue } from '../../src/errors/to-sta
 import { insecureAuthenticate, startServer } from '../../src/server/server.js';
 import { unary } from '../../src/server/call.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
+import { callTelemetry } from '../../src/telemetry/call-telemetry.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { apiClient, obj, relMsg, subj } from '../helpers/api-client.js';
 
 const SCHEMA = `caveat big(count int) { count > 1 }
@@ -141,11 +144,12 @@ t.test('an exception on a handler\'s error path is answered INTERNAL and logged,
   // A field whose reading throws stands in for anything that can go wrong while mapping an error.
   Object.defineProperty(err, 'field', { get: () => { throw new Error('mapping failed'); } });
   const logged: unknown[] = [];
-  const handler = unary('Test.Method', 'check', () => ({}) as never, (e) => logged.push(e), async () => {
+  const observer = callTelemetry(Telemetry.off(silentLogger()), (e) => logged.push(e), () => ({ writes: false, watch: false }));
+  const handler = unary('Test.Method', 'check', () => ({}) as never, observer, async () => {
     throw err;
   });
   const answered = await new Promise<{ code: number; details: string }>((resolve) => {
-    handler({ request: {}, metadata: new Metadata(), getDeadline: () => Infinity, on: () => {} } as never, (e: unknown) => resolve(e as { code: number; details: string }));
+    handler({ request: {}, metadata: new Metadata(), getDeadline: () => Infinity, on: () => {}, sendMetadata: () => {} } as never, (e: unknown) => resolve(e as { code: number; details: string }));
   });
   t.equal(answered.code, status.INTERNAL);
   t.equal(answered.details, 'internal error');

@@ -16,7 +16,7 @@ export function serveProcess(t: Test, args: readonly string[]): Promise<{ child:
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d) => {
       log += String(d);
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+      const m = /"address":"([^"]+)"[^\n]*"msg":"serving"/.exec(log);
       if (m) resolve({ child, address: m[1]!, log: () => log });
     });
     child.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));

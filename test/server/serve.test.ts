@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +21,15 @@ t.test('warden serve refuses an unmigrated database with a clear message', async
 });
 
 t.test('warden serve: authentication on by default, graceful stop on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--datastore', 'memory', '--address', '127.0.0.1:0', '--grace-ms', '2000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--datastore', 'memory', '--address', '127.0.0.1:0', '--grace-ms', '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   child.stderr.on('data', (d) => (err += String(d)));
+  child.stdout.on('data', (d) => (out += String(d)));
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no serving line: ${err}`)), 20_000);
     child.stderr.on('data', () => {
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(err);
+      const m = /"address":"([^"]+)"[^\n]*"msg":"serving"/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -35,8 +37,10 @@ t.test('warden serve: authentication on by default, graceful stop on SIGTERM', a
     });
   });
   t.match(err, /"auth":"api-keys"/);
-  const key = /"msg":"created the first API key[^"]*","key":"(wdn_[^"]+)"/.exec(err)?.[1];
-  t.ok(key, 'an embedded store gets its first key, shown once in the log');
+  t.match(err, /"msg":"created the first API key, for the default tenant with every scope; it was printed once on standard output/);
+  const key = /^(wdn_\S+)$/m.exec(out)?.[1];
+  t.ok(key, 'the memory store gets its first key, printed once on standard output');
+  t.notOk(err.includes('wdn_'), 'and never in the log');
   const api = apiClient(address);
   await t.rejects(api.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:x') }), { code: status.UNAUTHENTICATED });
   api.close();
@@ -46,7 +50,7 @@ t.test('warden serve: authentication on by default, graceful stop on SIGTERM', a
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.equal(await exited, 0);
-  t.match(err, /"msg":"shutting down","signal":"SIGTERM"/);
+  t.match(err, /"signal":"SIGTERM".*"msg":"shutting down"/);
   t.match(err, /"msg":"stopped"/);
 });
 
@@ -58,7 +62,7 @@ async function serve(args: string[]): Promise<{ address: string; log: () => stri
   const address = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d) => {
       err += String(d);
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(err);
+      const m = /"address":"([^"]+)"[^\n]*"msg":"serving"/.exec(err);
       if (m) resolve(m[1]!);
     });
     void exited.then((code) => reject(new Error(`warden serve exited with ${code}: ${err}`)));
@@ -69,8 +73,11 @@ async function serve(args: string[]): Promise<{ address: string; log: () => stri
 t.test('the embedded store: one process at a time, the first key made once and kept', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'warden-serve-'));
   const first = await serve(['--datastore', `pglite:${dir}`]);
-  const key = /"key":"(wdn_[^"]+)"/.exec(first.log())?.[1];
-  t.ok(key);
+  const key = readFileSync(join(dir, 'first-key'), 'utf8').trim();
+  t.match(key, /^wdn_/, 'the first key is in DIR/first-key');
+  t.equal(statSync(join(dir, 'first-key')).mode & 0o777, 0o600, 'readable by its owner only');
+  t.match(first.log(), /it is in [^"]*first-key \(readable by this user only\)/);
+  t.notOk(first.log().includes(key), 'the key is not in the log');
   const other = spawnSync(process.execPath, [bin, 'keys', 'create', '--datastore', `pglite:${dir}`], { encoding: 'utf8', timeout: 30_000 });
   t.equal(other.status, 4, 'a second process cannot open the directory');
   t.match(other.stderr, /^warden: the embedded store .* is open in another process \(pid \d+, such as a running `warden serve`\)/);

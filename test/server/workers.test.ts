@@ -38,8 +38,8 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
     throw new Error(`no ${re} in the log:\n${log}`);
   };
   server.stderr.on('data', (d) => (log += String(d)));
-  const address = (await waitFor(/"msg":"serving","address":"([^"]+)","workers":2/))[1]!;
-  const workers = [...log.matchAll(/"msg":"worker serving".*?"worker":(\d),"pid":(\d+)/g)].map((m) => ({ slot: Number(m[1]), pid: Number(m[2]) }));
+  const address = (await waitFor(/"address":"([^"]+)","workers":2,"msg":"serving"/))[1]!;
+  const workers = [...log.matchAll(/"worker":(\d),"pid":(\d+),"msg":"worker serving"/g)].map((m) => ({ slot: Number(m[1]), pid: Number(m[2]) }));
   t.same(workers.map((w) => w.slot).sort(), [1, 2], 'two workers, slots 1 and 2');
   t.equal(new Set(workers.map((w) => w.pid)).size, 2, 'two processes');
 
@@ -65,9 +65,9 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
   const victim = workers.find((x) => x.slot === 1)!;
   const mark = log.length;
   process.kill(victim.pid, 'SIGKILL');
-  await waitFor(/"msg":"a worker died: starting it again".*"slot":1/, mark);
+  await waitFor(/"slot":1,.*"msg":"a worker died: starting it again"/, mark);
   t.equal(await ask(), 'PERMISSIONSHIP_HAS_PERMISSION', 'still answering with a worker down');
-  const again = await waitFor(/"msg":"worker serving".*?"worker":1,"pid":(\d+)/, mark);
+  const again = await waitFor(/"worker":1,"pid":(\d+),"msg":"worker serving"/, mark);
   t.not(Number(again[1]), victim.pid, 'slot 1 has a new process');
   for (let i = 0; i < 4; i++) t.equal(await ask(), 'PERMISSIONSHIP_HAS_PERMISSION');
 

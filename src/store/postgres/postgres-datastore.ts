@@ -86,7 +86,17 @@ export class PostgresDatastore implements Datastore {
     const raw = { primary: rawOf(primaryPool), replica: replicaPool ? rawOf(replicaPool) : null, stage: copyStaging(primaryPool) };
     // Other servers on the same database revoke keys and delete tenants too: hear of it at once.
     const feed: AccessFeed = new AccessFeed(() => listenForAccessChanges(url, feed));
-    return new PostgresDatastore(db, replica, options, 1000, feed, raw);
+    const ds = new PostgresDatastore(db, replica, options, 1000, feed, raw);
+    const pools = [['primary', primaryPool], ...(replicaPool ? [['replica', replicaPool] as const] : [])] as const;
+    ds.#pools = () => pools.map(([name, p]) => ({ pool: name, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount }));
+    return ds;
+  }
+
+  #pools: (() => readonly { pool: string; total: number; idle: number; waiting: number }[]) | null = null;
+
+  /** Connections of the primary's pool and the replica's (PostgreSQL; empty on PGlite, which has none). */
+  poolStats(): readonly { pool: string; total: number; idle: number; waiting: number }[] {
+    return this.#pools?.() ?? [];
   }
 
   /** Opens (creating if needed) an embedded PGlite database in `dir`, or in memory for `memory://`. */
