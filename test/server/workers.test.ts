@@ -23,7 +23,7 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
   await ds.migrate();
   const token = (await createKey(ds.access, 'default', ['check', 'read', 'write', 'schema'])).token;
   await ds.close();
-  const server = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--workers', '2', '--pg-pool-size', '3', '--grace-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--workers', '2', '--pg-pool-size', '3', '--grace-ms', '500', '--metrics-address', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
   t.teardown(() => {
@@ -60,6 +60,17 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
   const answers = [];
   for (let i = 0; i < 8; i++) answers.push(await ask());
   t.same(new Set(answers), new Set(['PERMISSIONSHIP_HAS_PERMISSION']), 'every connection, whichever worker, sees the write');
+
+  // The primary serves the ops endpoint for both: metrics merged with a worker label, ready when both are.
+  const ops = `http://127.0.0.1:${(await waitFor(/"address":"127\.0\.0\.1:(\d+)","paths":\["\/metrics"/))[1]}`;
+  const metrics = await (await fetch(`${ops}/metrics`)).text();
+  const checks = [...metrics.matchAll(/^rpc_server_duration_count\{worker="(\d)",[^}]*rpc_method="Check",rpc_grpc_status_code="0"[^}]*\} (\d+)/gm)];
+  t.same(checks.map((m) => m[1]).sort(), ['1', '2'], 'each worker\'s Check latency, labelled by worker');
+  t.equal(checks.reduce((n, m) => n + Number(m[2]), 0), 8, 'together they count every Check');
+  t.equal((metrics.match(/^# TYPE rpc_server_duration histogram$/gm) ?? []).length, 1, 'each family declared once');
+  const ready = await fetch(`${ops}/readyz`);
+  t.equal(ready.status, 200);
+  t.match(await ready.json(), { status: 'ready', workers: [{ worker: 1, ready: true }, { worker: 2, ready: true }] });
 
   // A worker killed outright is started again in its slot; the port keeps answering meanwhile.
   const victim = workers.find((x) => x.slot === 1)!;
