@@ -107,7 +107,7 @@ export function permissionService(engine: Engine, listings: Listings) {
         const answer = await answers.get(groupOf(item))!;
         try {
           if ('error' in answer) throw answer.error;
-          const decision = engine.decide(snap, answer.get(item.resource.id) ?? FALSE, item.context);
+          const decision = engine.decideCheck(snap, answer.get(item.resource.id) ?? FALSE, item.context);
           results.push({ item: { checked_at: zookie, ...fromDecision(decision) } });
         } catch (e) {
           results.push(itemError(e));

@@ -24,6 +24,6 @@ export interface EngineObserver {
   reader(inner: SnapshotReader, traced: boolean): SnapshotReader;
   /** True when store reads are measured even in requests not traced. */
   readonly measuresReads: boolean;
-  /** One check answered (from the cache or computed), with the work it took. */
-  checked(decision: Decision, work: Readonly<RequestStats>): void;
+  /** One check answered (from the cache or computed), with the work it took (null: a BatchCheck item, whose work its group shares). */
+  checked(decision: Decision, work: Readonly<RequestStats> | null): void;
 }

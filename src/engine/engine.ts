@@ -258,6 +258,13 @@ export class Engine {
     if (bytes > this.limits.maxContextBytes) throw invalidArgument(field, `is ${bytes} bytes, more than the limit of ${this.limits.maxContextBytes}`);
   }
 
+  /** Decides one BatchCheck item's condition (from `checkMany`) against its context, and counts it as a check answered. */
+  decideCheck(snap: Snapshot, condition: Condition, context: RequestContext = {}): Decision {
+    const decision = decide(condition, this.#caveats(snap.schema), context);
+    this.#observer?.checked(decision, null);
+    return decision;
+  }
+
   /** Decides a condition (from Expand, say) against a request's caveat context. */
   decide(snap: Snapshot, condition: Condition, context: RequestContext = {}): Decision {
     return decide(condition, this.#caveats(snap.schema), context);

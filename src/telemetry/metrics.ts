@@ -8,6 +8,10 @@ const MS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 
 /** Work buckets (dispatches, reads per check). */
 const COUNT_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+const HAS = Object.freeze({ result: 'has_permission' });
+const NO = Object.freeze({ result: 'no_permission' });
+const CONDITIONAL = Object.freeze({ result: 'conditional' });
+
 /** What the observable metrics read, registered once the server's parts exist. */
 export interface MetricSources {
   /** The check cache's counters per tier (the engine's `cacheStats`). */
@@ -45,7 +49,7 @@ export class WardenMetrics {
     const ms = { unit: 'ms', advice: { explicitBucketBoundaries: MS_BUCKETS } };
     this.rpcDuration = meter.createHistogram('rpc.server.duration', { description: 'Time to answer a gRPC call, by method and status code', ...ms });
     this.checks = meter.createCounter('warden.checks', { description: 'Checks answered, by result (has_permission, no_permission, conditional); BatchCheck items included' });
-    this.checkDispatches = meter.createHistogram('warden.check.dispatches', { description: 'Subproblems dispatched to answer one check (0 when answered from the cache)', advice: { explicitBucketBoundaries: COUNT_BUCKETS } });
+    this.checkDispatches = meter.createHistogram('warden.check.dispatches', { description: 'Subproblems dispatched to answer one check (0 when answered from the cache; BatchCheck items not included)', advice: { explicitBucketBoundaries: COUNT_BUCKETS } });
     this.checkReads = meter.createHistogram('warden.check.store_reads', { description: 'Store reads made to answer one check', advice: { explicitBucketBoundaries: COUNT_BUCKETS } });
     this.storeReadDuration = meter.createHistogram('warden.store.read.duration', { description: 'Time of one snapshot read of the store', ...ms });
     this.writes = meter.createCounter('warden.writes', { description: 'Writes committed (Write, Delete, Import, WriteSchema and their SpiceDB forms), by method' });
@@ -55,9 +59,10 @@ export class WardenMetrics {
   }
 
   /** Counts one check answered and the work it took. */
-  checked(decision: Decision, work: Readonly<RequestStats>): void {
+  checked(decision: Decision, work: Readonly<RequestStats> | null): void {
     if (!this.enabled) return;
-    this.checks.add(1, { result: decision.kind === 'has' ? 'has_permission' : decision.kind === 'no' ? 'no_permission' : 'conditional' });
+    this.checks.add(1, decision.kind === 'has' ? HAS : decision.kind === 'no' ? NO : CONDITIONAL);
+    if (!work) return;
     this.checkDispatches.record(work.dispatches);
     this.checkReads.record(work.reads);
   }

@@ -139,7 +139,7 @@ export class Telemetry {
       tier: (inner: CheckCacheTier) => new TracingCacheTier(inner, tracer!),
       reader: (inner: SnapshotReader, traced: boolean) => new ObservedReader(inner, traced ? tracer : null, recordRead),
       measuresReads: metrics.enabled,
-      checked: (decision: Decision, work: Readonly<RequestStats>) => metrics.checked(decision, work),
+      checked: (decision: Decision, work: Readonly<RequestStats> | null) => metrics.checked(decision, work),
     };
   }
 

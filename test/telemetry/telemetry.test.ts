@@ -146,6 +146,10 @@ t.test('the Prometheus endpoint serves RPC latency, checks, dispatches, cache, s
   for (let i = 0; i < 3; i++) await api.permission.Check({ resource: obj('doc:d'), permission: 'view', subject: subj('user:alice'), consistency: { fully_consistent: true } });
   await api.permission.Check({ resource: obj('doc:d'), permission: 'view', subject: subj('user:bob'), consistency: { fully_consistent: true } });
   await t.rejects(api.permission.Check({ resource: obj('nope:d'), permission: 'view', subject: subj('user:bob') }));
+  await api.permission.BatchCheck({
+    consistency: { fully_consistent: true },
+    items: ['alice', 'bob'].map((u) => ({ resource: obj('doc:d'), permission: 'view', subject: subj(`user:${u}`) })),
+  });
   // A Watch open while scraping.
   const Watch = serviceClient(loadApi().v1, 'WatchService');
   const watcher = new Watch(`127.0.0.1:${server.port}`, credentials.createInsecure()) as unknown as Record<string, Function> & Client;
@@ -162,9 +166,9 @@ t.test('the Prometheus endpoint serves RPC latency, checks, dispatches, cache, s
   t.equal(sample(/^rpc_server_duration_count\{[^}]*rpc_method="Check",rpc_grpc_status_code="0"[^}]*\} (\d+)/m), 4, 'RPC latency histogram per method and code');
   t.equal(sample(/^rpc_server_duration_count\{[^}]*rpc_method="Check",rpc_grpc_status_code="9"[^}]*\} (\d+)/m), 1, 'errors counted under their code');
   t.match(text, /^rpc_server_duration_bucket\{[^}]*rpc_method="Check"[^}]*le="1"[^}]*\} \d+/m, 'with buckets');
-  t.equal(sample(/^warden_checks_total\{result="has_permission"[^}]*\} (\d+)/m), 3, 'checks by result');
-  t.equal(sample(/^warden_checks_total\{result="no_permission"[^}]*\} (\d+)/m), 1);
-  t.equal(sample(/^warden_check_dispatches_count\{[^}]*\} (\d+)/m), 4, 'dispatches per check');
+  t.equal(sample(/^warden_checks_total\{result="has_permission"[^}]*\} (\d+)/m), 4, 'checks by result, BatchCheck items included');
+  t.equal(sample(/^warden_checks_total\{result="no_permission"[^}]*\} (\d+)/m), 2);
+  t.equal(sample(/^warden_check_dispatches_count\{[^}]*\} (\d+)/m), 4, 'dispatches per check (of single checks)');
   t.ok(sample(/^warden_check_dispatches_sum\{[^}]*\} (\d+)/m) >= 2);
   t.ok(sample(/^warden_cache_lookups_total\{tier="lru",result="hit"[^}]*\} (\d+)/m) >= 2, 'cache hits per tier');
   t.ok(sample(/^warden_cache_lookups_total\{tier="lru",result="miss"[^}]*\} (\d+)/m) >= 1, 'and misses');
