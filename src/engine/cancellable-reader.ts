@@ -9,21 +9,33 @@ import type { RelationshipFilter, SnapshotReader } from '../store/store.js';
 export class CancellableReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #signal: AbortSignal;
+  readonly queryMany: SnapshotReader['queryMany'];
 
   constructor(inner: SnapshotReader, signal: AbortSignal) {
     this.#inner = inner;
     this.#signal = signal;
+    const many = inner.queryMany;
+    this.queryMany = many
+      ? (filters) => {
+          this.#stopIfAborted();
+          return many(filters);
+        }
+      : undefined;
   }
 
   get revision(): SnapshotReader['revision'] {
     return this.#inner.revision;
   }
 
-  async query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
+  #stopIfAborted(): void {
     if (this.#signal.aborted) {
       const deadline = this.#signal.reason instanceof WardenError && this.#signal.reason.code === 'DEADLINE_EXCEEDED';
       throw deadline ? this.#signal.reason : new WardenError('CANCELLED', 'the request was cancelled');
     }
+  }
+
+  async query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
+    this.#stopIfAborted();
     return this.#inner.query(filter);
   }
 }

@@ -12,12 +12,15 @@ export class ContextualReader implements SnapshotReader {
   readonly #extra: readonly Relationship[];
   readonly #keys: ReadonlySet<string>;
   readonly #now: () => number;
+  readonly queryMany: SnapshotReader['queryMany'];
 
   constructor(inner: SnapshotReader, extra: readonly Relationship[], now: () => number = Date.now) {
     this.#inner = inner;
     this.#extra = extra;
     this.#keys = new Set(extra.map(relationshipKey));
     this.#now = now;
+    const many = inner.queryMany;
+    this.queryMany = many ? async (filters) => (await many(filters)).map((stored, i) => this.#merge(filters[i]!, stored)) : undefined;
   }
 
   get revision(): SnapshotReader['revision'] {
@@ -25,7 +28,11 @@ export class ContextualReader implements SnapshotReader {
   }
 
   async query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
-    const stored = await this.#inner.query(filter);
+    return this.#merge(filter, await this.#inner.query(filter));
+  }
+
+  /** The stored answer to a filter with the request's contextual relationships that match it added. */
+  #merge(filter: RelationshipFilter, stored: readonly Relationship[]): readonly Relationship[] {
     const matches = filterMatcher(filter);
     const now = this.#now();
     const extra = this.#extra.filter((r) => matches(r) && !(r.expiresAt && r.expiresAt.getTime() <= now));

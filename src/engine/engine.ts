@@ -176,7 +176,16 @@ export class Engine {
       const onHits = (n: number): void => void (stats.cachedDispatches += n);
       for (const tier of this.#tiersInward) dispatcher = new CacheDispatcher(dispatcher, traced ? observer!.tier(tier) : tier, snap.cacheKey, mayStore, onHits);
     }
-    scope = { schema: snap.schema, reader: memo, dispatcher: new MemoDispatcher(dispatcher), limits: this.limits, stats, earliestExpiry: () => memo.earliestExpiry, memberships: new Memberships(snap.schema, memo) };
+    scope = {
+      schema: snap.schema,
+      reader: memo,
+      dispatcher: new MemoDispatcher(dispatcher),
+      limits: this.limits,
+      stats,
+      earliestExpiry: () => memo.earliestExpiry,
+      memberships: new Memberships(snap.schema, memo),
+      prefetch: memo.batches ? (filters) => memo.prefetch(filters) : null,
+    };
     return scope;
   }
 

@@ -15,6 +15,11 @@ function memoKey(f: RelationshipFilter): string | null {
   return `${f.resourceType}#${f.relation}@${f.resourceIds?.join('\u0000') ?? ''}`;
 }
 
+/** A filter less its resource ids (filters are built by one piece of code each, so their key order is stable). */
+function shapeKey(f: RelationshipFilter): string {
+  return JSON.stringify({ ...f, resourceIds: undefined });
+}
+
 /**
  * A snapshot reader that remembers, for one request, the tupleset reads it has made: the same
  * read asked again (an arrow's `parent` read for `parent->edit` and again for `parent->view`) is
@@ -25,6 +30,8 @@ export class MemoReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #counts: { reads: number };
   #memo: Map<string, Promise<readonly Relationship[]>> | null = null;
+  /** Reads made ahead in one round trip (`prefetch`): by the filter less its resource ids, the ids read and the rows. */
+  #prefetched: Map<string, { ids: ReadonlySet<string>; rows: Promise<readonly Relationship[]> }> | null = null;
   /** The earliest expiration among the relationships read (ms), or null: the answer may change then. */
   earliestExpiry: number | null = null;
 
@@ -47,7 +54,51 @@ export class MemoReader implements SnapshotReader {
     return this.#inner.revision;
   }
 
+  /** True when the store reads several filters in one round trip, so reading ahead with `prefetch` saves round trips. */
+  get batches(): boolean {
+    return this.#inner.queryMany !== undefined;
+  }
+
+  /**
+   * Reads these filters now, in one round trip, for the request's later `query` calls to find
+   * (a later read of the same filter, or of it for some of its ids, is answered from these rows).
+   * Filters already read or read ahead are left out. Nothing happens when the store cannot batch.
+   */
+  prefetch(filters: readonly RelationshipFilter[]): void {
+    const many = this.#inner.queryMany;
+    if (!many) return;
+    const prefetched = (this.#prefetched ??= new Map());
+    const wanted: { filter: RelationshipFilter; key: string }[] = [];
+    for (const f of filters) {
+      if (!f.resourceIds || f.resourceIdPrefix !== undefined) continue;
+      const key = shapeKey(f);
+      const known = prefetched.get(key);
+      if (known && f.resourceIds.every((id) => known.ids.has(id))) continue;
+      const memo = memoKey(f);
+      if (memo !== null && this.#memo?.has(memo)) continue;
+      if (!wanted.some((w) => w.key === key)) wanted.push({ filter: f, key });
+    }
+    if (!wanted.length || prefetched.size + wanted.length > MAX_MEMO_READS) return;
+    this.#counts.reads++;
+    const all = many(wanted.map((w) => w.filter));
+    wanted.forEach(({ filter, key }, i) => {
+      const rows = all.then((r) => this.#note(r[i]!));
+      // A read ahead that nobody asks for again must not fail the process; those who ask get its error.
+      rows.catch(() => {});
+      prefetched.set(key, { ids: new Set(filter.resourceIds), rows });
+    });
+  }
+
   query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
+    if (this.#prefetched && filter.resourceIds && filter.resourceIdPrefix === undefined) {
+      const ahead = this.#prefetched.get(shapeKey(filter));
+      const ids = filter.resourceIds;
+      if (ahead && ids.every((id) => ahead.ids.has(id))) {
+        if (ids.length === ahead.ids.size) return ahead.rows;
+        const want = new Set(ids);
+        return ahead.rows.then((rows) => rows.filter((r) => want.has(r.resource.id)));
+      }
+    }
     const key = memoKey(filter);
     if (key === null) {
       this.#counts.reads++;

@@ -1,3 +1,4 @@
+import type { RelationshipFilter } from '../store/store.js';
 import type { Relationship } from '../model/relationship.js';
 import type { TypeSystem } from '../schema/type-system.js';
 import type { SnapshotReader } from '../store/store.js';
@@ -46,6 +47,11 @@ export interface Scope {
   readonly earliestExpiry: () => number | null;
   /** The request's subject-side membership walks, shared by every subproblem. */
   readonly memberships: Memberships;
+  /**
+   * Reads several filters ahead in one round trip, for later reads to find; null where the store
+   * reads one filter per call as cheaply (memory, the embedded store's index).
+   */
+  readonly prefetch: ((filters: readonly RelationshipFilter[]) => void) | null;
 }
 
 /** The condition a stored relationship contributes: its caveat, or TRUE. */

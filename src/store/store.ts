@@ -55,6 +55,11 @@ export interface SnapshotReader {
   readonly revision: Revision;
   /** Every live relationship matching the filter, in no promised order. */
   query(filter: RelationshipFilter): Promise<readonly Relationship[]>;
+  /**
+   * Several reads in one round trip, the answer to each filter at its index. Present only where
+   * a round trip costs more than the reads (a database over the network); absent, read one by one.
+   */
+  readonly queryMany?: ((filters: readonly RelationshipFilter[]) => Promise<readonly (readonly Relationship[])[]>) | undefined;
 }
 
 /** One change in a write: CREATE fails if the relationship exists, TOUCH upserts, DELETE removes. */

@@ -92,29 +92,36 @@ export class ObservedReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #tracer: Tracer | null;
   readonly #record: (ms: number) => void;
+  readonly queryMany: SnapshotReader['queryMany'];
 
   constructor(inner: SnapshotReader, tracer: Tracer | null, record: (ms: number) => void) {
     this.#inner = inner;
     this.#tracer = tracer;
     this.#record = record;
+    const many = inner.queryMany;
+    this.queryMany = many ? (filters) => this.#measure(filters.length === 1 ? filterAttributes(filters[0]!) : { 'warden.filters': filters.length }, () => many(filters), (rows) => rows.reduce((n, r) => n + r.length, 0)) : undefined;
+  }
+
+  async #measure<T>(attributes: Record<string, string | number>, read: () => Promise<T>, rows: (r: T) => number): Promise<T> {
+    const start = performance.now();
+    try {
+      if (!this.#tracer) return await read();
+      return await inSpan(this.#tracer, 'warden.store.read', attributes, async (span) => {
+        const r = await read();
+        span.setAttribute('warden.rows', rows(r));
+        return r;
+      });
+    } finally {
+      this.#record(performance.now() - start);
+    }
   }
 
   get revision(): SnapshotReader['revision'] {
     return this.#inner.revision;
   }
 
-  async query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
-    const start = performance.now();
-    try {
-      if (!this.#tracer) return await this.#inner.query(filter);
-      return await inSpan(this.#tracer, 'warden.store.read', filterAttributes(filter), async (span) => {
-        const rows = await this.#inner.query(filter);
-        span.setAttribute('warden.rows', rows.length);
-        return rows;
-      });
-    } finally {
-      this.#record(performance.now() - start);
-    }
+  query(filter: RelationshipFilter): Promise<readonly Relationship[]> {
+    return this.#measure(filterAttributes(filter), () => this.#inner.query(filter), (rows) => rows.length);
   }
 }
 

@@ -2,7 +2,9 @@ import type { RelationIR, RewriteIR } from '../../../schema-dsl/index.js';
 import { ELLIPSIS, WILDCARD_ID, type Relationship } from '../../model/relationship.js';
 import { FALSE, TRUE, and, not, or, type Condition } from '../condition.js';
 import { CycleTracker, checkProblem, type CheckAnswer, type CheckProblem } from '../dispatch/dispatcher.js';
-import type { SubjectMatch } from '../../store/store.js';
+import type { RelationshipFilter, SubjectMatch } from '../../store/store.js';
+import type { SubjectRef } from '../../model/relationship.js';
+import type { TypeSystem } from '../../schema/type-system.js';
 import { tupleCondition, type Scope } from '../scope.js';
 
 type Results = Map<string, Condition>;
@@ -24,6 +26,9 @@ export class CheckComputer {
 
   async compute(): Promise<CheckAnswer> {
     const p = this.#p;
+    // Where a round trip costs more than a read, every relation of these objects the walk may
+    // read is read now, in one round trip, instead of one by one as the walk reaches it.
+    if (this.#scope.prefetch && p.resourceIds.length) this.#scope.prefetch(prefetchFilters(this.#scope.schema, p.resourceType, p.resourceIds, p.subject));
     const results: Results = new Map(p.resourceIds.map((id) => [id, FALSE]));
     const s = p.subject;
     // A userset contains itself: `group:eng#member` is a member of group:eng#member.
@@ -54,19 +59,10 @@ export class CheckComputer {
     const p = this.#p;
     const s = p.subject;
     const results: Results = new Map(ids.map((id) => [id, FALSE]));
-    const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
-    const usersets = new Map<string, { type: string; relation: string }>();
-    for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);
-    if (!direct.length && !usersets.size) return results;
-    const subjectIds = direct.some((a) => a.wildcard) ? [s.id, WILDCARD_ID] : [s.id];
-    const matches: SubjectMatch[] = direct.length ? [{ type: s.type, ids: subjectIds, relation: s.relation }] : [];
-    for (const u of usersets.values()) matches.push({ type: u.type, relation: u.relation });
-    const only = matches.length === 1 ? matches[0]! : null;
-    const tuples = await this.#scope.reader.query(
-      only
-        ? { resourceType: p.resourceType, resourceIds: ids, relation: rel.name, subjectType: only.type, ...(only.ids ? { subjectIds: only.ids } : {}), subjectRelation: only.relation! }
-        : { resourceType: p.resourceType, resourceIds: ids, relation: rel.name, subjectsAnyOf: matches },
-    );
+    const read = relationRead(rel, p.resourceType, ids, s);
+    if (!read) return results;
+    const { direct, usersets, subjectIds } = read;
+    const tuples = await this.#scope.reader.query(read.filter);
     const bySet = new Map<string, Relationship[]>();
     for (const t of tuples) {
       const sub = t.subject;
@@ -190,6 +186,72 @@ export class CheckComputer {
     for (const [id, c] of every) results.set(id, c);
     return results;
   }
+}
+
+/** How a stored relation is read for a subject: the filter, and how to split what it returns. */
+interface RelationRead {
+  readonly filter: RelationshipFilter;
+  /** Allowed subject types the subject itself matches (plain or wildcard). */
+  readonly direct: readonly { readonly type: string }[];
+  /** Subject sets the relation allows, by `type#relation`. */
+  readonly usersets: ReadonlyMap<string, { readonly type: string; readonly relation: string }>;
+  /** The subject's id, and the wildcard where allowed. */
+  readonly subjectIds: readonly string[];
+}
+
+/**
+ * The one read of a stored relation for a subject, over a batch of resources: the subject itself
+ * (and the wildcard, where allowed) and every subject set the relation allows. Null when the
+ * relation can hold neither (nothing to read).
+ */
+function relationRead(rel: RelationIR, resourceType: string, ids: readonly string[], s: SubjectRef): RelationRead | null {
+  const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
+  const usersets = new Map<string, { type: string; relation: string }>();
+  for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);
+  if (!direct.length && !usersets.size) return null;
+  const subjectIds = direct.some((a) => a.wildcard) ? [s.id, WILDCARD_ID] : [s.id];
+  const matches: SubjectMatch[] = direct.length ? [{ type: s.type, ids: subjectIds, relation: s.relation }] : [];
+  for (const u of usersets.values()) matches.push({ type: u.type, relation: u.relation });
+  const only = matches.length === 1 ? matches[0]! : null;
+  const filter: RelationshipFilter = only
+    ? { resourceType, resourceIds: ids, relation: rel.name, subjectType: only.type, ...(only.ids ? { subjectIds: only.ids } : {}), subjectRelation: only.relation! }
+    : { resourceType, resourceIds: ids, relation: rel.name, subjectsAnyOf: matches };
+  return { filter, direct, usersets, subjectIds };
+}
+
+/** Per schema: each type's tuplesets (relations its arrows read whole). */
+const TUPLESETS = new WeakMap<TypeSystem, Map<string, readonly string[]>>();
+
+function tuplesetsOf(schema: TypeSystem, type: string): readonly string[] {
+  let byType = TUPLESETS.get(schema);
+  if (!byType) TUPLESETS.set(schema, (byType = new Map()));
+  let found = byType.get(type);
+  if (!found) {
+    const names = new Set<string>();
+    const visit = (e: RewriteIR): void => {
+      if (e.kind === 'arrow') names.add(e.tupleset);
+      else if (e.kind === 'union' || e.kind === 'intersection') e.children.forEach(visit);
+      else if (e.kind === 'exclusion') (visit(e.base), visit(e.subtract));
+    };
+    for (const m of schema.definition(type)?.members ?? []) if (m.kind === 'permission') visit(m.rewrite);
+    byType.set(type, (found = [...names]));
+  }
+  return found;
+}
+
+/**
+ * Every read a check on these objects may make of their own relations: each stored relation as
+ * `#relation` reads it for this subject, and each tupleset as `#arrow` reads it (whole).
+ */
+function prefetchFilters(schema: TypeSystem, type: string, ids: readonly string[], s: SubjectRef): RelationshipFilter[] {
+  const out: RelationshipFilter[] = [];
+  for (const m of schema.definition(type)?.members ?? []) {
+    if (m.kind !== 'relation') continue;
+    const read = relationRead(m, type, ids, s);
+    if (read) out.push(read.filter);
+  }
+  for (const tupleset of tuplesetsOf(schema, type)) out.push({ resourceType: type, resourceIds: ids, relation: tupleset });
+  return out;
 }
 
 function unique(ids: readonly string[]): string[] {

@@ -4,7 +4,7 @@ import { WardenError } from '../../errors/error-code.js';
 import type { Relationship } from '../../model/relationship.js';
 import type { StageRows } from './copy-staging.js';
 import type { IndexChanges, TenantIndexes } from './tenant-indexes.js';
-import { snapshotStatement, type RawQuery } from './snapshot-query.js';
+import { FILTER_COLUMN, snapshotStatement, snapshotStatements, type RawQuery } from './snapshot-query.js';
 import { validateFilter } from '../filter.js';
 import {
   alreadyExists,
@@ -157,7 +157,10 @@ export class PostgresStore implements Store {
 
   snapshot(revision: Revision): SnapshotReader {
     parseRevision(revision);
-    return { revision, query: (filter) => this.#run(() => this.#query(filter, revision)) };
+    const reader: SnapshotReader = { revision, query: (filter) => this.#run(() => this.#query(filter, revision)) };
+    // PostgreSQL over the network: several reads in one round trip (PGlite reads memory, or runs in-process).
+    if (!this.#ctx.raw) return reader;
+    return { ...reader, queryMany: (filters) => this.#run(() => this.#queryMany(filters, revision)) };
   }
 
   /**
@@ -196,6 +199,17 @@ export class PostgresStore implements Store {
     const db = onReplica ? this.#ctx.replica! : this.#ctx.db;
     const rows = await this.#visible(db, filter, revision).select(REL_COLUMNS).execute();
     return rows.map(toRelationship);
+  }
+
+  async #queryMany(filters: readonly RelationshipFilter[], revision: Revision): Promise<Relationship[][]> {
+    for (const f of filters) validateFilter(f);
+    if (filters.length === 1) return [await this.#query(filters[0]!, revision)];
+    const raw = this.#ctx.raw!;
+    const run = (await this.#replicaServes(revision)) && raw.replica ? raw.replica : raw.primary;
+    const rows = await run(snapshotStatements(this.#tenant, filters, revision, this.#ctx.clock?.() ?? null));
+    const out: Relationship[][] = filters.map(() => []);
+    for (const r of rows) out[Number(r[FILTER_COLUMN])]!.push(toRelationship(r as unknown as Row));
+    return out;
   }
 
   /** Rows matching a filter that are visible at a revision (and not expired). */

@@ -22,8 +22,37 @@ const texts = new Map<string, { name: string; text: string }>();
  * statement text, parsed and planned once per connection instead of once per read.
  */
 export function snapshotStatement(tenant: string, f: RelationshipFilter, revision: Revision, now: Date | null): NamedStatement {
-  const values: unknown[] = [tenant, f.resourceType, revision];
-  const where: string[] = ['tenant = $1', 'resource_type = $2', 'created_rev <= $3', '(deleted_rev is null or deleted_rev > $3)'];
+  const values: unknown[] = [];
+  const { where, shape } = snapshotWhere(tenant, f, revision, now, values);
+  let t = texts.get(shape);
+  if (!t) texts.set(shape, (t = { name: `warden_snapshot_${texts.size + 1}`, text: `select ${COLUMNS} from warden_relationships where ${where}` }));
+  return { name: t.name, text: t.text, values };
+}
+
+/** The column that says which filter of a `snapshotStatements` read a row answers. */
+export const FILTER_COLUMN = 'warden_filter';
+
+/**
+ * Several snapshot reads as one prepared statement (`union all`, each row tagged with its
+ * filter's index in FILTER_COLUMN): one round trip for what would be as many.
+ */
+export function snapshotStatements(tenant: string, filters: readonly RelationshipFilter[], revision: Revision, now: Date | null): NamedStatement {
+  const values: unknown[] = [];
+  const parts = filters.map((f) => snapshotWhere(tenant, f, revision, now, values));
+  const shape = `*${parts.map((p) => p.shape).join('+')}`;
+  let t = texts.get(shape);
+  if (!t) {
+    const text = parts.map((p, i) => `select ${i} as ${FILTER_COLUMN}, ${COLUMNS} from warden_relationships where ${p.where}`).join(' union all ');
+    texts.set(shape, (t = { name: `warden_snapshot_${texts.size + 1}`, text }));
+  }
+  return { name: t.name, text: t.text, values };
+}
+
+/** The where clause of one snapshot read, its parameters appended to `values`, and its shape (which fields it has). */
+function snapshotWhere(tenant: string, f: RelationshipFilter, revision: Revision, now: Date | null, values: unknown[]): { where: string; shape: string } {
+  const first = values.length;
+  values.push(tenant, f.resourceType, revision);
+  const where: string[] = [`tenant = $${first + 1}`, `resource_type = $${first + 2}`, `created_rev <= $${first + 3}`, `(deleted_rev is null or deleted_rev > $${first + 3})`];
   let shape = '';
   const param = (v: unknown): string => {
     values.push(v);
@@ -57,7 +86,5 @@ export function snapshotStatement(tenant: string, f: RelationshipFilter, revisio
     });
     where.push(`(${alternatives.join(' or ')})`);
   }
-  let t = texts.get(shape);
-  if (!t) texts.set(shape, (t = { name: `warden_snapshot_${texts.size + 1}`, text: `select ${COLUMNS} from warden_relationships where ${where.join(' and ')}` }));
-  return { name: t.name, text: t.text, values };
+  return { where: where.join(' and '), shape };
 }
