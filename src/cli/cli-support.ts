@@ -31,10 +31,17 @@ export function clientOptions(cmd: Command): Command {
 /** Adds the consistency options of a read. */
 export function consistencyOptions(cmd: Command): Command {
   return cmd
-    .option('--consistency <mode>', 'full | min-latency', 'min-latency')
+    .option('--consistency <mode>', 'full | min-latency (default: at least as fresh as your last write through this connection, else min-latency)')
     .option('--at-least <zookie>', 'at least as fresh as this zookie')
     .option('--at-exact <zookie>', 'exactly at this zookie');
 }
+
+/**
+ * Marks a read that gave no consistency: the client reads it at least as fresh as the last write
+ * it made through the same connection (so a check right after a write sees it), else at
+ * minimize_latency.
+ */
+export const AUTO_CONSISTENCY = Symbol('auto-consistency');
 
 /** The consistency message from the options. */
 export function consistencyOf(o: { consistency?: string; atLeast?: string; atExact?: string }): PbConsistency {
@@ -43,7 +50,8 @@ export function consistencyOf(o: { consistency?: string; atLeast?: string; atExa
   if (o.atExact) return { requirement: 'at_exact_snapshot', at_exact_snapshot: { token: o.atExact } };
   if (o.consistency === 'full') return { requirement: 'fully_consistent', fully_consistent: true } as PbConsistency;
   if (o.consistency && o.consistency !== 'min-latency') throw new UsageError(`--consistency must be full or min-latency, not \`${o.consistency}\``);
-  return { requirement: 'minimize_latency', minimize_latency: true } as PbConsistency;
+  const minimize = { requirement: 'minimize_latency', minimize_latency: true } as PbConsistency;
+  return o.consistency ? minimize : ({ ...minimize, [AUTO_CONSISTENCY]: true } as PbConsistency);
 }
 
 /** Runs `fn` with a client for the command's connection, closing it afterwards. */

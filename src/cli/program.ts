@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { paint } from './cli-support.js';
 import { registerAdmin } from './admin-commands.js';
 import { registerBench } from './bench-command.js';
+import { registerInit } from './init-command.js';
 import { registerKeys } from './keys-command.js';
 import { registerQueries } from './query-commands.js';
 import { registerTuples } from './tuple-commands.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     // A usage mistake is one `warden:` line (the help is a --help away), like every other error.
     .configureOutput({ outputError: (str, write) => write(`${paint('red', 'warden:', process.stderr)} ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
     .exitOverride();
+  registerInit(program);
   registerValidate(program);
   registerMigrate(program);
   registerServe(program);

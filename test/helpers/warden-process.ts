@@ -9,8 +9,8 @@ export const WARDEN_BIN = fileURLToPath(new URL('../../dist/src/main.js', import
  * Starts `warden serve ARGS` (add `--address 127.0.0.1:0`) as a process of its own and waits for
  * its "serving" log line; stopped (SIGTERM) when the test ends unless it has exited already.
  */
-export function serveProcess(t: Test, args: readonly string[]): Promise<{ child: ChildProcess; address: string; log: () => string }> {
-  const child = spawn(process.execPath, [WARDEN_BIN, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function serveProcess(t: Test, args: readonly string[], options: { cwd?: string } = {}): Promise<{ child: ChildProcess; address: string; log: () => string }> {
+  const child = spawn(process.execPath, [WARDEN_BIN, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
   let log = '';
   t.teardown(() => (child.exitCode !== null || child.signalCode ? undefined : new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')))));
   return new Promise((resolve, reject) => {
