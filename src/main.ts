@@ -30,7 +30,9 @@ async function main(): Promise<void> {
       return;
     }
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`${paint('red', 'warden:', process.stderr)} ${message.split('\n').join(' ')}\n`);
+    // A usage error of several lines (a schema's errors, `file:line:col: message` each) keeps them; others are one line.
+    const text = e instanceof UsageError ? message : message.split('\n').join(' ');
+    process.stderr.write(`${paint('red', 'warden:', process.stderr)} ${text}\n`);
     const usage = e instanceof UsageError || (e instanceof WardenError && (e.code === 'INVALID_ARGUMENT' || e.code === 'FAILED_PRECONDITION'));
     process.exitCode = usage ? 3 : 4;
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from './connection.js';
-import { clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, readFile, withApi } from './cli-support.js';
+import { clientOptions, consistencyOf, consistencyOptions, emit, emitEach, importRelationships, readFile, withApi } from './cli-support.js';
+import { describeConnection } from './connection.js';
 import { loadProfiles, profilesPath, saveProfiles } from './profiles.js';
 
 /** The schema compiler and formatter, loaded by the schema commands that use them (CEL comes with them). */
@@ -48,7 +49,54 @@ export function registerAdmin(program: Command): void {
     .action((o: { json?: boolean }) => {
       const p = loadProfiles();
       const rows = Object.entries(p.profiles).map(([name, v]) => ({ name, endpoint: v.endpoint, tls: v.tls, token: v.token ? 'set' : 'none', current: p.current === name }));
-      emit(o, rows, rows.map((r) => `${r.current ? '*' : ' '} ${r.name}\t${r.endpoint}\t${r.tls ? 'tls' : 'plaintext'}\ttoken ${r.token}`).join('\n'));
+      emitEach(o, rows, (r) => `${r.current ? '*' : ' '} ${r.name}\t${r.endpoint}\t${r.tls ? 'tls' : 'plaintext'}\ttoken ${r.token}`);
+    });
+  context
+    .command('show')
+    .description('the connection a command would use now, and where each setting comes from (never the key)')
+    .addHelpText('after', '\nExample:\n  $ warden context show --profile prod')
+    .option('--endpoint <host:port>', 'as a command given it would')
+    .option('--token <key>', 'as a command given it would')
+    .option('--tls', 'as a command given it would')
+    .option('--insecure', 'as a command given it would')
+    .option('--profile <name>', 'show this saved context instead of the current one')
+    .option('--json', 'print JSON')
+    .action((o: { endpoint?: string; token?: string; tls?: boolean; insecure?: boolean; profile?: string; json?: boolean }) => {
+      const shown = describeConnection(o);
+      emit(o, shown, [`context\t${shown.context ?? '(none)'}`, `endpoint\t${shown.endpoint.value}\t(${shown.endpoint.from})`, `token\t${shown.token.value}\t(${shown.token.from})`, `tls\t${shown.tls.value ? 'on' : 'off'}\t(${shown.tls.from})`].join('\n'));
+    });
+  context
+    .command('rename')
+    .description('rename a saved connection')
+    .addHelpText('after', '\nExample:\n  $ warden context rename staging stage-eu')
+    .argument('<old>')
+    .argument('<new>')
+    .option('--json', 'print JSON')
+    .action((from: string, to: string, o: { json?: boolean }) => {
+      const p = loadProfiles();
+      const profile = p.profiles[from];
+      if (!profile) throw new UsageError(`no context named \`${from}\`: see \`warden context list\``);
+      if (p.profiles[to]) throw new UsageError(`a context named \`${to}\` exists: delete it first`);
+      delete p.profiles[from];
+      p.profiles[to] = profile;
+      if (p.current === from) p.current = to;
+      saveProfiles(p);
+      emit(o, { from, to, current: p.current === to }, `renamed context ${from} to ${to}${p.current === to ? ' (in use)' : ''}`);
+    });
+  context
+    .command('delete')
+    .description('delete a saved connection (and its key) from the contexts file')
+    .addHelpText('after', '\nExample:\n  $ warden context delete old-staging')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action((name: string, o: { json?: boolean }) => {
+      const p = loadProfiles();
+      if (!p.profiles[name]) throw new UsageError(`no context named \`${name}\`: see \`warden context list\``);
+      delete p.profiles[name];
+      const wasCurrent = p.current === name;
+      if (wasCurrent) p.current = null;
+      saveProfiles(p);
+      emit(o, { deleted: name, current: p.current }, `deleted context ${name}${wasCurrent ? ' (it was in use: none is now; `warden context use NAME` picks one)' : ''}`);
     });
 
   const schema = program.command('schema').description('read, write, validate, format and compare schemas');
@@ -97,7 +145,8 @@ export function registerAdmin(program: Command): void {
     .action(async (oldFile: string, newFile: string, o: { json?: boolean }) => {
       const { compileFile, diffSchemas } = await schemaFiles();
       const changes = diffSchemas(compileFile(oldFile), compileFile(newFile));
-      emit(o, changes, changes.length ? changes.map((c) => `${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.kind} ${c.name}${c.detail ? `: ${c.detail}` : ''}`).join('\n') : 'no changes');
+      if (!changes.length && !o.json) process.stdout.write('no changes\n');
+      emitEach(o, changes, (c) => `${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.kind} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
     });
 
   const tenant = program.command('tenant').description('manage tenants (needs an admin key)');
@@ -107,7 +156,7 @@ export function registerAdmin(program: Command): void {
   clientOptions(tenant.command('list').description('list tenants').addHelpText('after', '\nExample:\n  $ warden tenant list --token $ADMIN_KEY --json')).action(async (_o: unknown, cmd: Command) => {
     await withApi(cmd, async (api, g) => {
       const r = await api.call('TenantService', 'ListTenants', {});
-      emit(g, r, r.tenants.map((t: any) => `${t.name}\t${t.created_at}`).join('\n'));
+      emitEach(g, r.tenants, (t: any) => `${t.name}\t${t.created_at}`);
     });
   });
   clientOptions(tenant.command('delete').description('delete a tenant with all its data and keys').addHelpText('after', '\nExample:\n  $ warden tenant delete acme --token $ADMIN_KEY').argument('<name>')).action(async (name: string, _o: unknown, cmd: Command) => {

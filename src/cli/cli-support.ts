@@ -60,12 +60,22 @@ export async function withApi<T>(cmd: Command, fn: (api: ApiClient, g: GlobalOpt
   const { endpoint, token, tls, insecure, caCert, profile } = g;
   // The gRPC client is loaded only by the commands that call the server: help and offline commands start without it.
   const { ApiClient } = await import('./api-client.js');
-  const api = new ApiClient(resolveConnection({ endpoint, token, tls, insecure, caCert, profile }), g.timeoutMs ?? 30_000);
+  const conn = resolveConnection({ endpoint, token, tls, insecure, caCert, profile });
+  const api = new ApiClient(conn, g.timeoutMs ?? 30_000);
   try {
     return await fn(api, g);
+  } catch (e) {
+    // The one line printed for it names the server it could not reach.
+    if (isServiceError(e)) Object.assign(e, { endpoint: conn.endpoint });
+    throw e;
   } finally {
     api.close();
   }
+}
+
+/** Prints several results: with --json one JSON object a line, else the readable lines. */
+export function emitEach<T>(g: { json?: boolean | undefined }, items: readonly T[], text: (item: T) => string, json: (item: T) => unknown = (x) => x): void {
+  for (const item of items) process.stdout.write(`${g.json ? JSON.stringify(json(item)) : text(item)}\n`);
 }
 
 /** Prints a result: JSON with --json, else the readable text. */
@@ -131,11 +141,21 @@ export const GRPC_CODE_NAMES = [
   'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
 ] as const;
 
-/** One line for a gRPC error. */
-export function serviceErrorLine(e: ServiceError, endpoint?: string): string {
+/** Why a connection failed, in words, from grpc-js's details (which end in driver notes). */
+const CONNECT_FAILURES: readonly [RegExp, string][] = [
+  [/ECONNREFUSED/, 'connection refused (is the server running, on this port?)'],
+  [/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed/i, 'no such host'],
+  [/ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/, 'no route to the host, or no answer'],
+  [/ECONNRESET|EPIPE|Connection dropped|write EPIPE/i, 'the connection was dropped'],
+  [/SSL|TLS|certificate|handshake/i, 'the TLS handshake failed (plaintext server, or a certificate not trusted: --ca-cert)'],
+];
+
+/** One line for a gRPC error; a failure to connect names the endpoint and the reason, without grpc-js's notes. */
+export function serviceErrorLine(e: ServiceError, endpoint = (e as { endpoint?: string }).endpoint): string {
   const name = GRPC_CODE_NAMES[e.code] ?? String(e.code);
-  if (GRPC_CODE_NAMES[e.code] === 'UNAVAILABLE' && /No connection established|ECONNREFUSED|connect/i.test(e.details)) {
-    return `cannot reach the server${endpoint ? ` at ${endpoint}` : ''}: ${e.details}`;
+  if (GRPC_CODE_NAMES[e.code] === 'UNAVAILABLE' && /No connection established|ECONNREFUSED|ENOTFOUND|connect|Name resolution|DNS/i.test(e.details)) {
+    const reason = CONNECT_FAILURES.find(([re]) => re.test(e.details))?.[1] ?? e.details.replace(/\.?\s*(Resolution note|Last error):.*$/s, '').trim();
+    return `cannot reach the server${endpoint ? ` at ${endpoint}` : ''}: ${reason}`;
   }
   return `${name}: ${e.details}`;
 }

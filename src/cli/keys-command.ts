@@ -1,3 +1,4 @@
+import { emitEach } from './cli-support.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -59,14 +60,8 @@ export function registerKeys(program: Command): void {
     .option(datastoreFlag, datastoreHelp)
     .action(async (opts: { tenant?: string; json?: boolean; datastore?: string }) => {
       await withDatastore(opts.datastore, async (ds) => {
-        const list = await ds.access.listKeys(opts.tenant);
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(list)}\n`);
-          return;
-        }
-        for (const k of list) {
-          process.stdout.write(`${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}  ${k.description}\n`);
-        }
+        // One key a line, in text and (with --json) as JSON objects.
+        emitEach(opts, await ds.access.listKeys(opts.tenant), (k) => `${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}  ${k.description}`);
       });
     });
   keys

@@ -4,7 +4,7 @@ import { fromRelationship, fromSubject, jsonToStruct } from '../api/convert.js';
 import { ELLIPSIS } from '../model/relationship.js';
 import type { ApiClient } from './api-client.js';
 import { UsageError } from './connection.js';
-import { GRPC_CODE_NAMES, clientOptions, consistencyOf, consistencyOptions, contextArg, emit, isServiceError, paint, readFile, parseObjectArg, parseSubjectArg, withApi, type GlobalOptions } from './cli-support.js';
+import { GRPC_CODE_NAMES, clientOptions, consistencyOf, consistencyOptions, contextArg, emit, emitEach, isServiceError, paint, readFile, parseObjectArg, parseSubjectArg, withApi, type GlobalOptions } from './cli-support.js';
 
 const SHORT: Record<string, string> = {
   PERMISSIONSHIP_HAS_PERMISSION: 'HAS_PERMISSION',
@@ -22,6 +22,8 @@ const ctx = (text: string | undefined) => {
   return v ? jsonToStruct(v as Record<string, unknown>) : null;
 };
 const COLOUR = { HAS_PERMISSION: 'green', NO_PERMISSION: 'red', CONDITIONAL: 'yellow' } as const;
+/** A message with its permissionship named as the text output names it (`HAS_PERMISSION`), for --json. */
+const named = <T extends { permissionship?: string }>(m: T): T => (m.permissionship ? { ...m, permissionship: SHORT[m.permissionship] ?? m.permissionship } : m);
 const verdict = (r: { permissionship: string; missing_context_params: string[] }): string => {
   const short = SHORT[r.permissionship] ?? r.permissionship;
   const word = short in COLOUR ? paint(COLOUR[short as keyof typeof COLOUR], short) : short;
@@ -43,7 +45,7 @@ export function registerQueries(program: Command): void {
     const req = { consistency: consistencyOf(cmd.opts()), resource: ref(resource, 'resource'), permission, subject: sub(subject, 'subject'), context: ctx(o.context) };
     await withApi(cmd, async (api, g) => {
       const r = await api.call('PermissionService', 'Check', req);
-      emit(g, r, verdict(r));
+      emit(g, named(r), verdict(r));
       if (o.failOnDeny && r.permissionship === 'PERMISSIONSHIP_NO_PERMISSION') process.exitCode = 1;
       if (o.failOnDeny && r.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION') process.exitCode = 2;
     });
@@ -53,20 +55,32 @@ export function registerQueries(program: Command): void {
     .command('batch-check')
     .description('many checks in one call: lines of `RESOURCE PERMISSION SUBJECT` from a file or stdin')
     .argument('[file]', 'the checks; stdin when absent')
-    .addHelpText('after', '\nExamples:\n  $ warden batch-check checks.txt\n  $ printf "document:q3 view user:alice\\ndocument:q3 edit user:bob\\n" | warden batch-check');
-  clientOptions(consistencyOptions(batch)).action(async (file: string | undefined, _o: unknown, cmd: Command) => {
+    .option('--fail-on-deny', 'exit 1 when any is denied, 2 when any is conditional (and none denied)')
+    .addHelpText(
+      'after',
+      '\nPrints a line per check (with --json, an object a line echoing the check). Exits 4 when any check failed.\n\nExamples:\n  $ warden batch-check checks.txt\n  $ printf "document:q3 view user:alice\\ndocument:q3 edit user:bob\\n" | warden batch-check --json',
+    );
+  clientOptions(consistencyOptions(batch)).action(async (file: string | undefined, o: { failOnDeny?: boolean }, cmd: Command) => {
     const lines = await readLines(file);
     const items = lines.map((l, i) => {
       const [resource, permission, subject, ...rest] = l.split(/\s+/);
       if (!resource || !permission || !subject || rest.length) throw new UsageError(`line ${i + 1}: expected \`RESOURCE PERMISSION SUBJECT\`, found \`${l}\``);
-      return { resource: ref(resource, `line ${i + 1}`), permission, subject: sub(subject, `line ${i + 1}`) };
+      return { resource: ref(resource, `line ${i + 1}`), permission, subject: sub(subject, `line ${i + 1}`), text: { resource, permission, subject } };
     });
     await withApi(cmd, async (api, g) => {
-      const r = await api.call('PermissionService', 'BatchCheck', { consistency: consistencyOf(cmd.opts()), items });
-      const text = r.results
-        .map((x: any, i: number) => `${lines[i]}\t${x.result === 'item' ? verdict(x.item) : `ERROR ${x.error.message}`}`)
-        .join('\n');
-      emit(g, r, text);
+      const r = await api.call('PermissionService', 'BatchCheck', { consistency: consistencyOf(cmd.opts()), items: items.map(({ text: _t, ...item }) => item) });
+      // Each answer beside the check it answers: the line's own words, then the verdict or the error.
+      const results = (r.results as any[]).map((x, i) => ({ check: items[i]!.text, item: x.result === 'item' ? x.item : null, error: x.result === 'item' ? null : { code: GRPC_CODE_NAMES[x.error.code] ?? String(x.error.code), message: x.error.message as string } }));
+      emitEach(
+        g,
+        results,
+        (x) => `${x.check.resource} ${x.check.permission} ${x.check.subject}\t${x.item ? verdict(x.item) : `ERROR ${x.error!.code}: ${x.error!.message}`}`,
+        (x) => ({ ...x.check, ...(x.item ? named(x.item) : { error: x.error }) }),
+      );
+      const answered = results.map((x) => x.item?.permissionship);
+      if (results.some((x) => x.error)) process.exitCode = 4;
+      else if (o.failOnDeny && answered.includes('PERMISSIONSHIP_NO_PERMISSION')) process.exitCode = 1;
+      else if (o.failOnDeny && answered.includes('PERMISSIONSHIP_CONDITIONAL_PERMISSION')) process.exitCode = 2;
     });
   });
 
@@ -91,7 +105,7 @@ export function registerQueries(program: Command): void {
   clientOptions(consistencyOptions(lo)).action(async (type: string, permission: string, subject: string, o: { context?: string; limit: number; cursor?: string }, cmd: Command) => {
     const req = { consistency: consistencyOf(cmd.opts()), resource_type: type, permission, subject: sub(subject, 'subject'), context: ctx(o.context) };
     await withApi(cmd, (api, g) =>
-      pages(api, g, 'ListObjects', req, o, (m) => emit(g, m, `${type}:${m.object_id}${m.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION' ? `\t${verdict(m)}` : ''}`)),
+      pages(api, g, 'ListObjects', req, o, (m) => emit(g, named(m), `${type}:${m.object_id}${m.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION' ? `\t${verdict(m)}` : ''}`)),
     );
   });
 
@@ -118,7 +132,7 @@ export function registerQueries(program: Command): void {
     await withApi(cmd, (api, g) =>
       pages(api, g, 'ListSubjects', req, o, (m) => {
         const excluded = m.excluded_subject_ids.length ? ` - {${m.excluded_subject_ids.map((x: string) => `${type}:${x}`).join(', ')}}` : '';
-        emit(g, m, `${type}:${m.subject_id}${excluded}${m.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION' ? `\t${verdict(m)}` : ''}`);
+        emit(g, named(m), `${type}:${m.subject_id}${excluded}${m.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION' ? `\t${verdict(m)}` : ''}`);
       }),
     );
   });
@@ -127,7 +141,7 @@ export function registerQueries(program: Command): void {
   clientOptions(consistencyOptions(lp)).action(async (resource: string, subject: string, o: { context?: string }, cmd: Command) => {
     await withApi(cmd, async (api, g) => {
       const r = await api.call('PermissionService', 'ListPermissions', { consistency: consistencyOf(cmd.opts()), resource: ref(resource, 'resource'), subject: sub(subject, 'subject'), context: ctx(o.context) });
-      emit(g, r, r.permissions.map((p: any) => `${p.permission}\t${verdict(p)}`).join('\n'));
+      emitEach(g, r.permissions, (p: any) => `${p.permission}\t${verdict(p)}`, (p: any) => ({ ...named(p), checked_at: r.checked_at }));
     });
   });
 

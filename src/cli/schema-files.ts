@@ -9,7 +9,11 @@ export function compileFile(file: string, text = readFile(file)): SchemaIR {
   try {
     return compileSchema(text);
   } catch (e) {
-    if (e instanceof SchemaError) throw new UsageError(e.diagnostics.map((d) => `${file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
+    if (e instanceof SchemaError) {
+      const lines = e.diagnostics.map((d) => `${file}:${d.line}:${d.column}: ${d.message}`);
+      // One error a line, each `file:line:column: message` from the line's start (as editors read them).
+      throw new UsageError(lines.length === 1 ? lines[0]! : [`${lines.length} errors in ${file}:`, ...lines].join('\n'));
+    }
     throw e;
   }
 }

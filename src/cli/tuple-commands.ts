@@ -6,7 +6,7 @@ import { fromRelationship, toRelationship, type PbRelationship } from '../api/co
 import { formatRelationship } from '../model/relationship-syntax.js';
 import type { Relationship } from '../model/relationship.js';
 import { UsageError } from './connection.js';
-import { clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, local, parseTuple, readFile, withApi } from './cli-support.js';
+import { GRPC_CODE_NAMES, clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, isServiceError, local, parseTuple, readFile, withApi } from './cli-support.js';
 import { readLines } from './query-commands.js';
 
 type Format = 'jsonl' | 'csv' | 'yaml';
@@ -227,10 +227,14 @@ export function registerTuples(program: Command): void {
       .option('--format <format>', 'jsonl | csv | yaml (default: by extension)')
       .option('--batch-size <n>', 'relationships a transaction', (v) => Number(v), 10_000)
       .option('--skip <n>', 'skip the first N (to resume after an interruption)', (v) => Number(v), 0)
-      .addHelpText('after', '\nExample:\n  $ warden tuple import relationships.jsonl\n  $ warden tuple import relationships.jsonl --skip 40000   # resume'),
-  ).action(async (file: string, o: { format?: string; batchSize: number; skip: number }, cmd: Command) => {
+      .option('--touch', 'write over relationships that exist (idempotent: re-import an export); in transactions of at most 1,000')
+      .addHelpText('after', '\nExample:\n  $ warden tuple import relationships.jsonl\n  $ warden tuple import relationships.jsonl --skip 40000   # resume\n  $ warden tuple import backup.jsonl --touch               # again, over what is there'),
+  ).action(async (file: string, o: { format?: string; batchSize: number; skip: number; touch?: boolean }, cmd: Command) => {
     const format = formatOf(file, o.format);
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
+    if (!Number.isInteger(o.skip) || o.skip < 0) throw new UsageError('--skip must be a whole number');
+    // Touches go through Write, whose transactions hold at most 1,000 changes.
+    const batchSize = o.touch ? Math.min(o.batchSize, 1000) : o.batchSize;
     // A first pass checks every line (and counts them) before anything is written, holding one
     // line at a time; the second sends them, one batch in memory at a time.
     let total = 0;
@@ -244,10 +248,19 @@ export function registerTuples(program: Command): void {
       const send = async (): Promise<void> => {
         if (!batch.length) return;
         try {
-          zookie = (await importRelationships(api, batch)).imported_at.token;
+          zookie = o.touch
+            ? (await api.call('RelationshipService', 'Write', { updates: batch.map((r) => ({ operation: 'OPERATION_TOUCH', relationship: fromRelationship(r) })) })).written_at.token
+            : (await importRelationships(api, batch)).imported_at.token;
         } catch (e) {
           if (tty) process.stderr.write('\n');
-          process.stderr.write(`imported ${o.skip + done} of ${total}; resume with --skip ${o.skip + done}\n`);
+          // Nothing of the failed batch was written. A relationship that exists fails again however
+          // the import resumes: --touch writes over it. Anything else resumes at the failed batch.
+          const exists = isServiceError(e) && GRPC_CODE_NAMES[e.code] === 'ALREADY_EXISTS';
+          process.stderr.write(
+            exists
+              ? `imported ${o.skip + done} of ${total} (the batch from ${o.skip + done + 1} on was not written): a relationship in it exists; re-run with --touch to write over those that exist${o.skip + done ? ` (add --skip ${o.skip + done} to skip what was imported)` : ''}\n`
+              : `imported ${o.skip + done} of ${total}; resume with --skip ${o.skip + done}\n`,
+          );
           throw e;
         }
         done += batch.length;
@@ -257,7 +270,7 @@ export function registerTuples(program: Command): void {
       for await (const r of streamRelationships(file, format)) {
         if (seen++ < o.skip) continue;
         batch.push(r);
-        if (batch.length >= o.batchSize) await send();
+        if (batch.length >= batchSize) await send();
       }
       await send();
       if (tty) process.stderr.write('\n');

@@ -66,13 +66,21 @@ t.test('schema validate, format and diff work offline with file:line:column erro
   t.equal(r.code, 3);
   t.match(r.err, /^warden: .*bad\.zed:2:35: unknown type `usr` in relation `doc#viewer`$/m);
   t.equal(r.err.trim().split('\n').length, 1, 'one line');
+  const worse = warden(['schema', 'validate', file('worse.zed', 'definition user {}\ndefinition doc {\n relation viewer: usr\n permission view = viewr + nope\n}\n')]);
+  t.equal(worse.code, 3);
+  const lines = worse.err.trim().split('\n');
+  t.match(lines[0], /^warden: 3 errors in .*worse\.zed:$/, 'several errors: a count');
+  t.match(lines.slice(1), [/^\S*worse\.zed:3:19: unknown type `usr`/, /^\S*worse\.zed:4:20: unknown relation or permission `viewr`/, /^\S*worse\.zed:4:28: unknown relation or permission `nope`/], 'then one a line, file:line:column: message');
   t.match(warden(['schema', 'format', good]).out, /^definition document \{\n {2}relation viewer: user \| group#member \| user with on_day\n/m);
   const next = file('next.zed', SCHEMA.replace('  relation banned: user | user with expiration\n', '').replace(' - banned', '').replace('definition group', 'definition team {}\ndefinition group'));
   const diff = warden(['schema', 'diff', good, next]);
   t.match(diff.out, /^- relation document#banned$/m);
   t.match(diff.out, /^~ permission document#view: viewer - banned -> viewer$/m);
   t.match(diff.out, /^\+ definition team$/m);
-  t.same(JSON.parse(warden(['schema', 'diff', good, good, '--json']).out), []);
+  t.equal(warden(['schema', 'diff', good, good]).out, 'no changes\n');
+  t.equal(warden(['schema', 'diff', good, good, '--json']).out, '', 'with --json, no changes is no lines');
+  const changes = warden(['schema', 'diff', good, next, '--json']).out.trim().split('\n').map((l) => JSON.parse(l));
+  t.ok(changes.length >= 3 && changes.some((c) => c.change === 'added' && c.name === 'team'), 'a change a line');
 });
 
 t.test('schema write and read, tuples, checks and lookups against the server', async (t) => {
@@ -91,7 +99,7 @@ t.test('schema write and read, tuples, checks and lookups against the server', a
   const cond = warden(['check', 'document:q4', 'view', 'user:carol', '--consistency', 'full', '--fail-on-deny']);
   t.same([cond.code, cond.out.trim()], [2, 'CONDITIONAL (missing: day)']);
   t.equal(warden(['check', 'document:q4', 'view', 'user:carol', '--consistency', 'full', '--context', '{"day":"tue"}']).out.trim(), 'HAS_PERMISSION');
-  t.match(JSON.parse(warden(['check', 'document:q3', 'view', 'user:alice', '--consistency', 'full', '--json']).out), { permissionship: 'PERMISSIONSHIP_HAS_PERMISSION' });
+  t.match(JSON.parse(warden(['check', 'document:q3', 'view', 'user:alice', '--consistency', 'full', '--json']).out), { permissionship: 'HAS_PERMISSION' });
   t.equal(warden(['list-objects', 'document', 'view', 'user:bob', '--consistency', 'full']).out, 'document:q3\n');
   t.equal(warden(['list-subjects', 'document:q3', 'view', 'user', '--consistency', 'full']).out, 'user:alice\nuser:bob\n');
   t.match(warden(['list-permissions', 'document:q4', 'user:dave', '--consistency', 'full']).out, /^banned\tHAS_PERMISSION$/m);
@@ -118,8 +126,11 @@ t.test('import and export in JSONL, CSV and YAML; validation files; resuming', a
   t.match(warden(['tuple', 'import', yaml, '--skip', '1', '--batch-size', '1']).out, /imported 2 relationships \(after skipping 1\)/);
   const failed = warden(['tuple', 'import', yaml]);
   t.equal(failed.code, 4);
-  t.match(failed.err, /imported 0 of 3; resume with --skip 0/);
-  t.match(failed.err, /^warden: ALREADY_EXISTS: /m);
+  t.match(failed.err, /imported 0 of 3 \(the batch from 1 on was not written\): a relationship in it exists; re-run with --touch/, 'a relationship that exists: --touch, not a --skip that fails again');
+  t.match(failed.err, /^warden: ALREADY_EXISTS: relationship `document:y\d#viewer@user:ann` already exists$/m, 'naming the relationship');
+  const touched = warden(['tuple', 'import', yaml, '--touch']);
+  t.equal(touched.code, 0, `--touch imports again over what exists: ${touched.err}`);
+  t.match(touched.out, /imported 3 relationships/);
   for (const format of ['jsonl', 'csv', 'yaml']) {
     const out = join(dir, `export.${format}`);
     const r = warden(['tuple', 'export', out, '--consistency', 'full']);
@@ -231,7 +242,7 @@ t.test('every command answers --json with JSON lines', async (t) => {
     [['context', 'list']],
     [['schema', 'validate', schemaFile]],
     [['schema', 'format', schemaFile]],
-    [['schema', 'diff', schemaFile, schemaFile]],
+    [['schema', 'diff', schemaFile, file('json-next.zed', SCHEMA.replace('definition group', 'definition team {}\ndefinition group'))]],
     [['schema', 'write', schemaFile]],
     [['schema', 'read']],
     [['tuple', 'write', 'document:js#viewer@user:jay']],

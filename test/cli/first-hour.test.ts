@@ -82,3 +82,66 @@ t.test('a remembered zookie the server no longer knows is forgotten, and the rea
   t.match(r.err, /FAILED_PRECONDITION: no schema has been written/, 'the answer of an empty store, not a refused zookie');
   t.notOk(readFileSync(join(dir, 'config/last-writes.json'), 'utf8').includes(`127.0.0.1:${port}`), 'the stale zookie is forgotten');
 });
+
+t.test('--json prints one object a line, with the names the text uses; batch-check echoes each check and its exit says how it went', async (t) => {
+  const { endpoint } = await server(t);
+  const env = { WARDEN_ENDPOINT: endpoint };
+  writeFileSync(join(dir, 'b.zed'), 'definition user {}\ndefinition doc {\n  relation viewer: user\n  permission view = viewer\n}\n');
+  t.equal(warden(['schema', 'write', 'b.zed'], env).code, 0);
+  t.equal(warden(['tuple', 'write', 'doc:a#viewer@user:ann'], env).code, 0);
+  t.same(JSON.parse(warden(['check', 'doc:a', 'view', 'user:ann', '--json'], env).out).permissionship, 'HAS_PERMISSION', 'check: the short name, as in text');
+  const input = 'doc:a view user:ann\ndoc:a view user:bob\n';
+  const r = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--json'], { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  t.equal(r.status, 0);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.match(lines, [
+    { resource: 'doc:a', permission: 'view', subject: 'user:ann', permissionship: 'HAS_PERMISSION' },
+    { resource: 'doc:a', permission: 'view', subject: 'user:bob', permissionship: 'NO_PERMISSION' },
+  ], 'one line per check, echoing it');
+  const text = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check'], { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  t.equal(text.stdout, 'doc:a view user:ann\tHAS_PERMISSION\ndoc:a view user:bob\tNO_PERMISSION\n');
+  const deny = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--fail-on-deny'], { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  t.equal(deny.status, 1, '--fail-on-deny: 1 when any is denied');
+  const allowed = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--fail-on-deny'], { input: 'doc:a view user:ann\n', cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  t.equal(allowed.status, 0, 'and 0 when none is');
+  const failing = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--json'], { input: 'doc:a view user:ann\ndoc:a nope user:ann\n', cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  t.equal(failing.status, 4, 'an item that failed: exit 4');
+  t.match(JSON.parse(failing.stdout.trim().split('\n')[1]!), { resource: 'doc:a', permission: 'nope', error: { code: 'FAILED_PRECONDITION', message: /nope/ } });
+  const perms = warden(['list-permissions', 'doc:a', 'user:ann', '--json'], env).out.trim().split('\n').map((l) => JSON.parse(l));
+  t.match(perms, [{ permission: 'viewer', permissionship: 'HAS_PERMISSION' }, { permission: 'view', permissionship: 'HAS_PERMISSION' }], 'list-permissions: one line each');
+  t.same(JSON.parse(warden(['list-objects', 'doc', 'view', 'user:ann', '--json'], env).out).permissionship, 'HAS_PERMISSION');
+});
+
+t.test('keys list --json is one key a line', async (t) => {
+  const store = `pglite:${join(dir, 'keys-store')}`;
+  t.equal(warden(['keys', 'create', '--tenant', 'a', '--datastore', store]).code, 0);
+  t.equal(warden(['keys', 'create', '--tenant', 'b', '--datastore', store]).code, 0);
+  const lines = warden(['keys', 'list', '--json', '--datastore', store]).out.trim().split('\n').map((l) => JSON.parse(l));
+  t.equal(lines.length, 2);
+  t.same(lines.map((k) => k.tenant).sort(), ['a', 'b']);
+  t.ok(lines.every((k) => !JSON.stringify(k).includes('wdn_')), 'never a key');
+});
+
+t.test('contexts: show where each setting comes from (never the key), rename, delete', async (t) => {
+  const env = { WARDEN_CONFIG_DIR: join(dir, 'contexts') };
+  t.equal(warden(['context', 'set', 'prod', '--endpoint', 'prod.example:50051', '--token', 'wdn_secretsecretsecret', '--tls'], env).code, 0);
+  t.equal(warden(['context', 'set', 'dev', '--endpoint', '127.0.0.1:50051'], env).code, 0);
+  const shown = warden(['context', 'show'], env);
+  t.equal(shown.out, 'context\tprod\nendpoint\tprod.example:50051\t(context prod)\ntoken\tset\t(context prod)\ntls\ton\t(context prod)\n');
+  t.notOk(shown.out.includes('wdn_'), 'never the key');
+  t.match(JSON.parse(warden(['context', 'show', '--json'], { ...env, WARDEN_ENDPOINT: 'other:1' }).out), { context: 'prod', endpoint: { value: 'other:1', from: 'WARDEN_ENDPOINT' }, token: { value: 'set', from: 'context prod' } });
+  t.match(JSON.parse(warden(['context', 'show', '--profile', 'dev', '--json'], env).out), { context: 'dev', tls: { value: false, from: 'context dev' }, token: { value: 'none' } });
+  t.equal(warden(['context', 'rename', 'prod', 'production'], env).out, 'renamed context prod to production (in use)\n');
+  t.equal(warden(['context', 'rename', 'nope', 'x'], env).code, 3);
+  t.equal(warden(['context', 'rename', 'dev', 'production'], env).code, 3, 'not over another');
+  t.match(warden(['context', 'list'], env).out, /^\* production\tprod\.example:50051/m);
+  t.match(warden(['context', 'delete', 'production'], env).out, /deleted context production \(it was in use/);
+  t.same(warden(['context', 'list', '--json'], env).out.trim().split('\n').map((l) => JSON.parse(l).name), ['dev'], 'one context a line');
+  t.equal(warden(['context', 'delete', 'production'], env).code, 3);
+});
+
+t.test('a server that is not there: one line naming it and why, without driver notes', async (t) => {
+  const r = warden(['check', 'doc:a', 'view', 'user:ann', '--endpoint', '127.0.0.1:1']);
+  t.equal(r.code, 4);
+  t.equal(r.err, 'warden: cannot reach the server at 127.0.0.1:1: connection refused (is the server running, on this port?)\n');
+});

@@ -19,6 +19,21 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /**
+ * The relationship a unique violation of the live-relationship index names, from PostgreSQL's
+ * detail (`Key (tenant, resource_type, ...)=(acme, doc, a, ...) already exists.`), or null. Ids and
+ * names hold no `, `, so the values split cleanly.
+ */
+function existingRelationship(e: unknown): string | null {
+  const { constraint, detail } = e as { constraint?: unknown; detail?: unknown };
+  if (constraint !== 'warden_relationships_live' || typeof detail !== 'string') return null;
+  const m = /^Key \(tenant, resource_type, resource_id, relation, subject_type, subject_id, subject_relation\)=\((.*)\) already exists\.?$/.exec(detail);
+  const v = m?.[1]!.split(', ');
+  if (!v || v.length !== 7) return null;
+  const [, type, id, relation, subjectType, subjectId, subjectRelation] = v;
+  return `${type}:${id}#${relation}@${subjectType}:${subjectId}${subjectRelation === '...' ? '' : `#${subjectRelation}`}`;
+}
+
+/**
  * Maps a driver error to Warden's: a lost or refused connection is UNAVAILABLE (retry later), a
  * unique violation ALREADY_EXISTS; anything else INTERNAL with a generic message and the driver's
  * error as the cause (logged, never shown to clients).
@@ -31,7 +46,10 @@ export function mapDriverError(e: unknown): WardenError {
   if (UNAVAILABLE_CODES.has(code) || /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message)) {
     return new WardenError('UNAVAILABLE', 'the datastore is unavailable; try again shortly', { cause: e });
   }
-  if (code === '23505') return new WardenError('ALREADY_EXISTS', 'a relationship being created already exists', { cause: e, reason: 'ERROR_REASON_ATTEMPT_TO_RECREATE_RELATIONSHIP' });
+  if (code === '23505') {
+    const existing = existingRelationship(e);
+    return new WardenError('ALREADY_EXISTS', existing ? `relationship \`${existing}\` already exists` : 'a relationship being created already exists', { cause: e, reason: 'ERROR_REASON_ATTEMPT_TO_RECREATE_RELATIONSHIP' });
+  }
   if (code === '57014') {
     return new WardenError('UNAVAILABLE', 'the datastore statement ran past its time limit (a write may hold the writer lock only so long) and nothing was written', { cause: e });
   }
