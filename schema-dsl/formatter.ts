@@ -39,25 +39,18 @@ export function formatAllowed(a: AllowedSubjectIR): string {
   return s;
 }
 
-// Binding strength: `-` lowest, then `&`, then `+`, then atoms and arrows.
-function strength(e: RewriteIR): number {
-  switch (e.kind) {
-    case 'exclusion':
-      return 1;
-    case 'intersection':
-      return 2;
-    case 'union':
-      return 3;
-    default:
-      return 4;
-  }
-}
-
-/** Renders a rewrite expression with the fewest parentheses that keep its meaning. */
+/**
+ * Renders a rewrite expression. Where operators of different kinds meet, the inner one is always
+ * parenthesised, as written (`(member + admin) - banned`), even where binding strength would make
+ * the parentheses redundant: a reader should not need the precedence table (as prettier keeps
+ * `(a && b) || c`). A nested operator of the same kind is parenthesised to keep the tree (a
+ * union in a union would be flattened), except an exclusion's base (`a - b - c` is `(a - b) - c`).
+ */
 export function formatRewrite(e: RewriteIR): string {
-  const wrap = (child: RewriteIR, min: number): string => {
+  const wrap = (child: RewriteIR, sameKindNeedsParens = true): string => {
     const s = formatRewrite(child);
-    return strength(child) < min ? `(${s})` : s;
+    const compound = child.kind === 'union' || child.kind === 'intersection' || child.kind === 'exclusion';
+    return compound && (child.kind !== e.kind || sameKindNeedsParens) ? `(${s})` : s;
   };
   switch (e.kind) {
     case 'nil':
@@ -67,11 +60,10 @@ export function formatRewrite(e: RewriteIR): string {
     case 'arrow':
       return e.fn === 'arrow' ? `${e.tupleset}->${e.computed}` : `${e.tupleset}.${e.fn}(${e.computed})`;
     case 'union':
-      // A nested union would be flattened, so a union child is parenthesised to keep the tree.
-      return e.children.map((c) => wrap(c, c.kind === 'union' ? 5 : 3)).join(' + ');
+      return e.children.map((c) => wrap(c)).join(' + ');
     case 'intersection':
-      return e.children.map((c) => wrap(c, c.kind === 'intersection' ? 5 : 2)).join(' & ');
+      return e.children.map((c) => wrap(c)).join(' & ');
     case 'exclusion':
-      return `${wrap(e.base, 1)} - ${wrap(e.subtract, 2)}`;
+      return `${wrap(e.base, false)} - ${wrap(e.subtract)}`;
   }
 }

@@ -34,5 +34,6 @@ export function expandToMessage(n: ExpandNode): unknown {
     caveat_expression: conditionText(n.condition),
     children: n.kind === 'leaf' ? [] : n.children.map(expandToMessage),
     subjects: n.kind === 'leaf' ? n.subjects.map((s) => ({ subject: fromSubject(s.subject), caveat_expression: conditionText(s.condition) })) : [],
+    arrow: n.kind !== 'leaf' ? (n.arrow ?? '') : '',
   };
 }

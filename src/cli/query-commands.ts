@@ -213,8 +213,15 @@ export function relText(r: ReturnType<typeof fromRelationship>): string {
   return `${r.resource!.object_type}:${r.resource!.object_id}#${r.relation}@${subj}`;
 }
 
+/**
+ * The Expand tree, indented: each node's operator and `type:id#relation`, a leaf's subjects under
+ * it; an arrow as an arrow (`account->manage from resource:dashboard`) over the objects it reached.
+ */
 function renderTree(n: any, indent: string): string {
-  const head = `${indent}${n.kind.replace('KIND_', '').toLowerCase()} ${n.resource.object_type}:${n.resource.object_id}#${n.relation}${n.caveat_expression ? ` [${n.caveat_expression}]` : ''}`;
+  const caveat = n.caveat_expression ? ` [${n.caveat_expression}]` : '';
+  const head = n.arrow
+    ? `${indent}${n.arrow} from ${n.resource.object_type}:${n.resource.object_id}${caveat}${n.children?.length ? '' : ' (reaches nothing)'}`
+    : `${indent}${n.kind.replace('KIND_', '').toLowerCase()} ${n.resource.object_type}:${n.resource.object_id}#${n.relation}${caveat}`;
   const subjects = (n.subjects ?? []).map(
     (s: any) => `${indent}  - ${s.subject.object.object_type}:${s.subject.object.object_id}${s.subject.optional_relation ? `#${s.subject.optional_relation}` : ''}${s.caveat_expression ? ` [${s.caveat_expression}]` : ''}`,
   );

@@ -145,3 +145,23 @@ t.test('a server that is not there: one line naming it and why, without driver n
   t.equal(r.code, 4);
   t.equal(r.err, 'warden: cannot reach the server at 127.0.0.1:1: connection refused (is the server running, on this port?)\n');
 });
+
+t.test('expand shows an arrow as an arrow, over the objects it reached', async (t) => {
+  const { endpoint } = await server(t);
+  const env = { WARDEN_ENDPOINT: endpoint };
+  t.equal(warden(['init', 'expand-model', '--force'], env).code, 0);
+  t.equal(warden(['import', 'expand-model/model.yaml'], env).code, 0);
+  const out = warden(['expand', 'resource:dashboard', 'view'], env).out;
+  const lines = out.split('\n');
+  t.equal(lines[0], 'union resource:dashboard#view', 'the permission at the top');
+  const arrow = lines.findIndex((l) => l.trim() === 'account->manage from resource:dashboard');
+  t.ok(arrow > 0, 'the arrow, as written, from the object it starts at');
+  t.match(lines[arrow + 1], /^\s+union account:acme-prod#manage$/, 'over the tree of the object it reached');
+  t.ok(lines.some((l) => l.trim() === 'org->view from account:acme-prod'), 'arrows further down too');
+  for (let i = 1; i < lines.length; i++) t.not(lines[i]!.trim(), lines[i - 1]!.trim(), `no node nested in one of the same name (line ${i})`);
+  const json = JSON.parse(warden(['expand', 'resource:dashboard', 'view', '--json'], env).out);
+  const arrows: string[] = [];
+  const walk = (n: any): void => (n.arrow && arrows.push(n.arrow), n.children.forEach(walk));
+  walk(json.tree);
+  t.ok(arrows.includes('account->manage') && arrows.includes('account->view'), `the arrow in JSON too: ${arrows.join(', ')}`);
+});

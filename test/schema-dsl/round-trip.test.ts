@@ -42,5 +42,24 @@ t.test('every schema in the shared conformance files round-trips', async (t) => 
 
 t.test('canonical text', async (t) => {
   const ir = compileSchema('definition   user{}\ndefinition doc{relation rel:user|user:*   permission perm=(rel+rel)-(rel-rel)&rel}');
-  t.equal(formatSchema(ir), 'definition user {}\n\ndefinition doc {\n  relation rel: user | user:*\n  permission perm = rel + rel - (rel - rel) & rel\n}\n');
+  t.equal(formatSchema(ir), 'definition user {}\n\ndefinition doc {\n  relation rel: user | user:*\n  permission perm = (rel + rel) - ((rel - rel) & rel)\n}\n');
+});
+
+t.test('parentheses a reader needs are kept where different operators meet', async (t) => {
+  const cases: [string, string][] = [
+    ['(member + admin) - banned', '(member + admin) - banned'],
+    ['member + admin - banned', '(member + admin) - banned'], // the same tree: `-` binds loosest
+    ['member - banned - admin', 'member - banned - admin'], // one operator, left to right
+    ['member - (banned - admin)', 'member - (banned - admin)'],
+    ['(member & admin) + banned', '(member & admin) + banned'],
+    ['member + (admin + banned)', 'member + admin + banned'], // one operator: the compiler flattens it
+    ['member + admin + banned', 'member + admin + banned'],
+    ['parent->view + (member & admin)', 'parent->view + (member & admin)'],
+  ];
+  for (const [written, formatted] of cases) {
+    const schema = `definition user {}\ndefinition doc {\n  relation member: user\n  relation admin: user\n  relation banned: user\n  relation parent: doc\n  permission view = member\n  permission perm = ${written}\n}\n`;
+    const text = formatSchema(compileSchema(schema));
+    t.match(text, `permission perm = ${formatted}\n`, `${written} -> ${formatted}`);
+    t.same(strip(compileSchema(text)), strip(compileSchema(schema)), `${written}: the same meaning`);
+  }
 });

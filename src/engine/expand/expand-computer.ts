@@ -49,7 +49,8 @@ export class ExpandComputer {
     else {
       tree = await this.#rewrite(m.rewrite);
       // `permission p = r` answers with r's tree; name the node for p, so the tree says what it expands.
-      if (tree.relation !== p.relation || tree.resource !== p.resource) tree = this.#node('union', [tree]);
+      // (An arrow's node names the permission too, but it is the arrow's: it gets a node above it.)
+      if (tree.relation !== p.relation || tree.resource !== p.resource || (tree.kind !== 'leaf' && tree.arrow)) tree = this.#node('union', [tree]);
     }
     return { tree, cycles: this.#cycles.without([]) };
   }
@@ -118,7 +119,9 @@ export class ExpandComputer {
           const sub = await this.#dispatch({ type: t.subject.type, id: t.subject.id }, e.computed);
           children.push({ ...sub, condition: tupleCondition(t) });
         }
-        return this.#node(e.fn === 'all' ? 'intersection' : 'union', children);
+        const arrow = e.fn === 'all' ? `${e.tupleset}.all(${e.computed})` : `${e.tupleset}->${e.computed}`;
+        this.#budget.take();
+        return { kind: e.fn === 'all' ? 'intersection' : 'union', resource: p.resource, relation: this.#p.relation, condition: TRUE, children, arrow };
       }
       default: {
         const never: never = e;

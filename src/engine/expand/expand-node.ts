@@ -19,6 +19,11 @@ export type ExpandNode =
       readonly relation: string;
       readonly condition: Condition;
       readonly children: readonly ExpandNode[];
+      /**
+       * On the node of an arrow: the arrow as written (`parent->view`, `parent.all(view)`); its
+       * children are the trees of the objects the tupleset reached.
+       */
+      readonly arrow?: string;
     }
   | {
       readonly kind: 'leaf';
