@@ -165,3 +165,10 @@ t.test('expand shows an arrow as an arrow, over the objects it reached', async (
   walk(json.tree);
   t.ok(arrows.includes('account->manage') && arrows.includes('account->view'), `the arrow in JSON too: ${arrows.join(', ')}`);
 });
+
+t.test('schema format keeps the parentheses a reader needs', async (t) => {
+  writeFileSync(join(dir, 'fmt.zed'), 'definition user {}\ndefinition doc {\n relation member: user\n relation admin: user\n relation banned: user\n permission view = (member + admin) - banned\n}\n');
+  const r = warden(['schema', 'format', 'fmt.zed']);
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /^ {2}permission view = \(member \+ admin\) - banned$/m);
+});
