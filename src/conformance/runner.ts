@@ -2,6 +2,7 @@ import { compileSchema } from '../../schema-dsl/index.js';
 import type { Decision } from '../engine/condition.js';
 import { Engine, type Snapshot } from '../engine/engine.js';
 import { expandSubjects } from '../engine/expand/expand-subjects.js';
+import type { ExpandNode } from '../engine/expand/expand-node.js';
 import type { SubjectSet } from '../engine/subject-set.js';
 import { WardenError } from '../errors/error-code.js';
 import { ELLIPSIS, WILDCARD_ID, relationshipKey, subjectKey, type Relationship, type SubjectRef } from '../model/relationship.js';
@@ -19,11 +20,21 @@ export interface Failure {
   readonly got: string;
 }
 
+/** One check of a document, for reports that list each (JUnit): what was checked, and what the engine answered instead (null: it passed). */
+export interface CheckCase {
+  readonly what: string;
+  readonly got: string | null;
+}
+
 /** The outcome of running one validation document. */
 export interface DocumentReport {
   readonly index: number;
   readonly checks: number;
   readonly failures: readonly Failure[];
+  /** Every check, in order, passed or not (with --cross-check, its failures each, or one passing case). */
+  readonly cases: readonly CheckCase[];
+  /** With `update`: each `validation` entry as the engine answers it, in the file's notation. */
+  readonly validation?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Options for a run. */
@@ -39,6 +50,8 @@ export interface RunOptions {
   readonly cache?: boolean | { readonly namespace: string };
   /** The store to load into; a fresh MemoryStore by default. */
   readonly store?: () => Store | Promise<Store>;
+  /** Also compute each `validation` entry from the engine's answers (for `warden validate --update`). */
+  readonly update?: boolean;
 }
 
 /** A subject with no relationship of its own, so that only wildcards can grant it anything. */
@@ -51,13 +64,25 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
   const failures: Failure[] = [];
   let checks = 0;
   const fail = (what: string, got: string): void => void failures.push({ what, got });
+  /** The checks made, by label, in order; a failure under the same label marks one failed. */
+  const labels: string[] = [];
+  let crossChecked = false;
+  const updated: Record<string, string[]> = {};
+  const report = (): DocumentReport => {
+    const named = new Set(labels);
+    const cases: CheckCase[] = labels.map((what) => ({ what, got: failures.find((f) => f.what === what)?.got ?? null }));
+    for (const f of failures) if (!named.has(f.what)) cases.push({ what: f.what, got: f.got });
+    if (crossChecked && !failures.some((f) => !named.has(f.what))) cases.push({ what: 'cross-check: LookupResources, LookupSubjects and Expand agree with Check', got: null });
+    return { index: doc.index, checks, failures, cases, ...(options.update ? { validation: updated } : {}) };
+  };
   try {
     let schema: TypeSystem;
     try {
       schema = new TypeSystem(compileSchema(doc.schema));
     } catch (e) {
       fail('schema compiles', errorText(e));
-      return { index: doc.index, checks: 1, failures };
+      checks = 1;
+      return report();
     }
     await store.writeSchema(doc.schema);
     // A relationship listed twice is written once, as it was last listed; any number are imported in one transaction.
@@ -77,6 +102,7 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
     for (const { expect, assertion } of doc.assertions) {
       checks++;
       const label = `assert${expect[0]!.toUpperCase()}${expect.slice(1)} ${assertion.text}`;
+      labels.push(label);
       try {
         const r = await engine.check(snap, assertion);
         const want = expect === 'true' ? 'has' : expect === 'false' ? 'no' : 'conditional';
@@ -88,8 +114,10 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
 
     for (const [key, v] of doc.validation) {
       checks++;
+      labels.push(`validation ${key}`);
       try {
         const tree = await engine.expand(snap, { resource: v.resource, permission: v.permission });
+        if (options.update) updated[key] = expectedFromTree(tree);
         const got = describeExpected(v.expected, (type, relation) => expandSubjects(tree, type, relation));
         const want = v.expected.map((e) => e.text.replace(/\s+is\s+.*$/, '')).sort();
         if (JSON.stringify(got) !== JSON.stringify(want)) fail(`validation ${key}`, `[${got.join(', ')}], expected [${want.join(', ')}]`);
@@ -98,11 +126,50 @@ export async function runDocument(doc: ValidationDocument, options: RunOptions =
       }
     }
 
-    if (options.crossCheck) checks += await crossCheck(engine, snap, doc, fail);
-    return { index: doc.index, checks, failures };
+    if (options.crossCheck) {
+      checks += await crossCheck(engine, snap, doc, fail);
+      crossChecked = true;
+    }
+    return report();
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A `validation` entry as the engine answers it: every plain subject (and wildcard) that has the
+ * permission, each with the relations that list it (`[user:tom] is <doc:1#viewer>`), `[...]` when
+ * caveated, a wildcard with its exclusions, sorted.
+ */
+function expectedFromTree(tree: ExpandNode): string[] {
+  const reasons = new Map<string, Set<string>>();
+  const types = new Set<string>();
+  const walk = (n: ExpandNode): void => {
+    // What an exclusion subtracts, or an intersection's later sides narrow by, grants nothing itself.
+    if (n.kind === 'exclusion' || n.kind === 'intersection') return walk(n.children[0]!);
+    if (n.kind !== 'leaf') return n.children.forEach(walk);
+    for (const s of n.subjects) {
+      if (s.subject.relation !== ELLIPSIS) continue;
+      types.add(s.subject.type);
+      const key = `${s.subject.type}:${s.subject.id}`;
+      if (!reasons.has(key)) reasons.set(key, new Set());
+      reasons.get(key)!.add(`<${n.resource.type}:${n.resource.id}#${n.relation}>`);
+    }
+  };
+  walk(tree);
+  const out: string[] = [];
+  for (const type of [...types].sort()) {
+    const set = expandSubjects(tree, type, ELLIPSIS);
+    const mark = (c: { op: string }): string => (c.op === 'true' ? '' : '[...]');
+    const is = (id: string): string => {
+      const r = reasons.get(`${type}:${id}`);
+      return r ? ` is ${[...r].sort().join('/')}` : '';
+    };
+    const excluded = [...set.members].filter(([, c]) => c.op === 'false').map(([id]) => `${type}:${id}`).sort();
+    if (set.wildcard.op !== 'false') out.push(`[${type}:*${mark(set.wildcard)}${excluded.length ? ` - {${excluded.join(', ')}}` : ''}]${is(WILDCARD_ID)}`);
+    for (const [id, c] of set.members) if (c.op !== 'false') out.push(`[${type}:${id}${mark(c)}]${is(id)}`);
+  }
+  return out.sort();
 }
 
 /** A document's snapshot name for the check cache (see `RunOptions.cache`). */

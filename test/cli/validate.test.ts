@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +66,35 @@ t.test('usage errors exit 3', async (t) => {
   const help = warden('--help');
   t.equal(help.code, 0);
   t.match(help.out, /validate/);
+});
+
+t.test('--junit writes a test case per check, failures with what the engine answered', async (t) => {
+  const good = file('ci-good.yaml', `${schema}assertions:\n  assertTrue:\n    - doc:readme#view@user:alice\n  assertFalse:\n    - doc:readme#view@user:bob\n`);
+  const bad = file('ci-bad.yaml', `${schema}assertions:\n  assertTrue:\n    - doc:readme#view@user:bob\n`);
+  const report = join(dir, 'report.xml');
+  const r = warden('validate', good, bad, '--junit', report);
+  t.equal(r.code, 1, 'a failed check: exit 1');
+  const xml = readFileSync(report, 'utf8');
+  t.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="warden validate" tests="3" failures="1">/);
+  t.match(xml, /<testsuite name="[^"]*ci-good\.yaml" tests="2" failures="0">/);
+  t.match(xml, /<testcase classname="[^"]*ci-good\.yaml" name="assertTrue doc:readme#view@user:alice"\/>/);
+  t.match(xml, /<testsuite name="[^"]*ci-bad\.yaml" tests="1" failures="1">\n\s+<testcase classname="[^"]*ci-bad\.yaml" name="assertTrue doc:readme#view@user:bob">\n\s+<failure message="NO">/);
+  t.equal(warden('validate', good, '--junit', report).code, 0, 'all passed: exit 0');
+  t.match(readFileSync(report, 'utf8'), /tests="2" failures="0"/);
+  t.equal(warden('validate', good, '--max-depth', 'zero').code, 3, 'a usage error: exit 3');
+});
+
+t.test('--update rewrites validation entries from the engine, keeping the rest of the file', async (t) => {
+  const text = `# a comment that stays\n${schema}  doc:readme#viewer@user:bob\nassertions:\n  assertTrue:\n    - doc:readme#view@user:alice # why\nvalidation:\n  doc:readme#view:\n    - "[user:alice] is <doc:readme#viewer>"\n`;
+  const f = file('update.yaml', text);
+  const r = warden('validate', f, '--update');
+  t.equal(r.code, 0, r.out + r.err);
+  t.match(r.out, /^updated .*update\.yaml: 1 validation entries from the engine's answers$/m);
+  const after = readFileSync(f, 'utf8');
+  t.match(after, /^# a comment that stays\n/, 'comments kept');
+  t.match(after, /- doc:readme#view@user:alice # why/);
+  t.match(after, /doc:readme#view:\n {4}- "\[user:alice\] is <doc:readme#viewer>"\n {4}- "\[user:bob\] is <doc:readme#viewer>"\n/, 'the entry as the engine answers it (bob added)');
+  const again = warden('validate', f, '--update');
+  t.match(again.out, /^unchanged /m, 'a second update changes nothing');
+  t.equal(readFileSync(f, 'utf8'), after);
 });
