@@ -15,7 +15,7 @@ import type { RawQuery } from './snapshot-query.js';
 import { copyStaging } from './copy-staging.js';
 import { TenantIndexes } from './tenant-indexes.js';
 import type { Database } from './tables.js';
-import { DEFAULT_LOCK_LIMITS, sessionSettings, type LockLimits } from './write-lock.js';
+import { DEFAULT_LOCK_LIMITS, sessionOptions, sessionSettings, type LockLimits } from './write-lock.js';
 
 /** Options shared by the Postgres and PGlite datastores. */
 export interface PostgresDatastoreOptions {
@@ -67,14 +67,13 @@ export class PostgresDatastore implements Datastore {
   static postgres(url: string, options: PostgresDatastoreOptions & { readReplicaUrl?: string; poolSize?: number } = {}): PostgresDatastore {
     const locks = { ...DEFAULT_LOCK_LIMITS, ...options.locks };
     const pool = (u: string): pg.Pool => {
-      const p = new pg.Pool({ connectionString: u, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+      // The session's lock wait bound is set as the connection opens (a startup option), not by a
+      // query racing the connection's first one.
+      const p = new pg.Pool({ connectionString: u, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, options: sessionOptions(locks) });
       // A client losing its server must not crash the process: its query fails (UNAVAILABLE),
       // the pool drops it, and the next query connects afresh.
       p.on('error', () => {});
-      p.on('connect', (client) => {
-        client.on('error', () => {});
-        client.query(sessionSettings(locks)).catch(() => {});
-      });
+      p.on('connect', (client) => void client.on('error', () => {}));
       return p;
     };
     const primaryPool = pool(url);

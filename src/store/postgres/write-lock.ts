@@ -48,6 +48,11 @@ export function sessionSettings(limits: LockLimits): string {
   return `set lock_timeout = ${Math.max(0, Math.floor(limits.lockWaitMs))}`;
 }
 
+/** The same settings as startup options of a connection (node-postgres' `options`). */
+export function sessionOptions(limits: LockLimits): string {
+  return `-c lock_timeout=${Math.max(0, Math.floor(limits.lockWaitMs))}`;
+}
+
 /** Maps the statement timeout under the lock to the same clear error. */
 export function isLockTimeout(e: unknown): boolean {
   return (e as { code?: unknown })?.code === '57014';
