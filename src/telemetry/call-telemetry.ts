@@ -7,6 +7,16 @@ import type { Telemetry } from './telemetry.js';
 /** A caller's request id is kept when it is this plain (and this short); otherwise one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The W3C trace context headers of a call's metadata (all a span's parent needs). */
+function traceHeaders(metadata: Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['traceparent', 'tracestate']) {
+    const v = metadata.get(name)[0];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
 /** What the observer needs to know of a method beyond its name. */
 export interface MethodTraits {
   /** Commits a change when it succeeds (counted in `warden.writes`). */
@@ -42,7 +52,7 @@ export function callTelemetry(telemetry: Telemetry, log: ErrorLog, traits: (meth
       let requestId = echo ? (given as string) : undefined;
       const id = (): string => (requestId ??= randomUUID());
       const start = performance.now();
-      const traced = telemetry.tracer ? telemetry.startCallSpan(method, metadata.getMap()) : null;
+      const traced = telemetry.tracer ? telemetry.startCallSpan(method, traceHeaders(metadata)) : null;
       const { writes, watch } = traits(method);
       if (watch) metrics.watchStreams.add(1);
       let tenant: string | undefined;

@@ -124,6 +124,12 @@ export class Telemetry {
     const dot = method.lastIndexOf('.');
     const attributes: Attributes = { 'rpc.system': 'grpc', 'rpc.service': method.slice(0, dot), 'rpc.method': method.slice(dot + 1) };
     const span = this.tracer.startSpan(method, { kind: 1 /* SERVER */, attributes }, parent);
+    // A call the sampler left out records nothing, and nothing under it would: it is not traced
+    // at all (no context to carry through its awaits), which keeps tracing's cost to sampled calls.
+    if (!span.isRecording()) {
+      span.end();
+      return null;
+    }
     return { span, context: trace.setSpan(parent, span) };
   }
 
