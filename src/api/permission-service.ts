@@ -83,15 +83,17 @@ export function permissionService(engine: Engine, listings: Listings) {
       const snap = await tenant.snapshot(toConsistency(req.consistency));
       // Items asking the same permission of the same subject on resources of one type are one
       // batched dispatch (shared subproblems computed once); each is then decided with its own context.
-      const groupOf = (item: { resource: ObjectRef; permission: string; subject: SubjectRef }): string => JSON.stringify([item.resource.type, item.permission, item.subject]);
+      const groupOf = (item: { resource: ObjectRef; permission: string; subject: SubjectRef }): string =>
+        `${item.resource.type}\u0000${item.permission}\u0000${item.subject.type}\u0000${item.subject.id}\u0000${item.subject.relation}`;
       const groups = new Map<string, { resourceType: string; permission: string; subject: SubjectRef; ids: Set<string> }>();
-      for (const item of parsed) {
-        if ('error' in item) continue;
+      const keys = parsed.map((item) => {
+        if ('error' in item) return '';
         const key = groupOf(item);
         let g = groups.get(key);
         if (!g) groups.set(key, (g = { resourceType: item.resource.type, permission: item.permission, subject: item.subject, ids: new Set() }));
         g.ids.add(item.resource.id);
-      }
+        return key;
+      });
       const answers = new Map<string, Promise<ReadonlyMap<string, Condition> | { error: unknown }>>();
       for (const [key, { ids, ...g }] of groups) {
         // Never rejected (an unawaited rejection would be unhandled): a failure is the group's items' error.
@@ -99,12 +101,12 @@ export function permissionService(engine: Engine, listings: Listings) {
       }
       const zookie = tenant.zookie(snap.revision);
       const results = [];
-      for (const item of parsed) {
+      for (const [i, item] of parsed.entries()) {
         if ('error' in item) {
           results.push(item);
           continue;
         }
-        const answer = await answers.get(groupOf(item))!;
+        const answer = await answers.get(keys[i]!)!;
         try {
           if ('error' in answer) throw answer.error;
           const decision = engine.decideCheck(snap, answer.get(item.resource.id) ?? FALSE, item.context);
@@ -115,7 +117,7 @@ export function permissionService(engine: Engine, listings: Listings) {
       }
       // A cancelled or timed-out call fails whole, not item by item.
       if (signal.aborted) throw signal.reason;
-      return { checked_at: tenant.zookie(snap.revision), results };
+      return { checked_at: zookie, results };
     },
 
     async Expand(

@@ -247,16 +247,31 @@ export class Engine {
     validatePermission(snap.schema, req.resourceType, req.permission, 'permission');
     validateSubject(snap.schema, req.subject, 'subject');
     snap = this.#prepare(snap, req);
+    let ids = [...new Set(req.resourceIds)];
+    // Answers the in-process cache holds are taken here, as Check's are, before any request
+    // machinery is built; only the rest are walked.
+    const cached = new Map<string, Condition>();
+    if (this.#lru && snap.cacheKey) {
+      for (const id of ids) {
+        const hit = this.#lru.get(checkCacheKey(snap.cacheKey, req.resourceType, id, req.permission, req.subject));
+        if (hit && hit.depthLeft <= this.limits.maxDepth) cached.set(id, hit.condition);
+      }
+      this.#lru.stats.hits += cached.size;
+      if (cached.size) ids = ids.filter((id) => !cached.has(id));
+      if (!ids.length) return cached;
+    }
     const a = await this.#scope(snap).dispatcher.check({
       resourceType: req.resourceType,
-      resourceIds: [...new Set(req.resourceIds)],
+      resourceIds: ids,
       relation: req.permission,
       subject: req.subject,
       revision: snap.reader.revision,
       depthLeft: this.limits.maxDepth,
       inProgress: InProgress.ROOT,
     });
-    return a.results;
+    if (!cached.size) return a.results;
+    for (const [id, c] of a.results) cached.set(id, c);
+    return cached;
   }
 
   /** Checks a request's caveat context: an object, within the size limit. */

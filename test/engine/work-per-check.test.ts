@@ -86,3 +86,20 @@ t.test('round trips per check where the store reads several filters at once', as
     t.equal(r.metadata.reads, expected, `${who}: counted as ${expected} reads`);
   }
 });
+
+t.test('BatchCheck: resources the cache holds are answered before any walk; only the rest are walked', async (t) => {
+  const w = await world(ORG, [...DATA, 'resource:r3#parent@account:a1', 'resource:r3#viewer@user:nobody']);
+  const engine = new Engine({ cacheBytes: 1 << 20 });
+  const snap: Snapshot = { ...w, cacheKey: 'batch' };
+  const ask = (ids: string[]) => engine.checkMany(snap, { resourceType: 'resource', resourceIds: ids, permission: 'view', subject: subject('user', 'nobody') });
+  const first = await ask(['r1', 'r2']);
+  t.ok(w.reads.length > 0, `computed: ${w.reads.length} reads`);
+  w.reads.length = 0;
+  const again = await ask(['r1', 'r2']);
+  t.same([...again].sort(), [...first].sort(), 'the same answers');
+  t.equal(w.reads.length, 0, 'from the cache: no read');
+  const mixed = await ask(['r2', 'r3', 'r1']);
+  t.equal(mixed.get('r3')?.op, 'true', 'the new resource computed');
+  t.equal(mixed.get('r1')?.op, 'false');
+  t.ok(w.reads.every((f) => !f.resourceIds || !f.resourceIds.includes('r1')), 'and only it: r1 and r2 are not read again');
+});
