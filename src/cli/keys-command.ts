@@ -1,4 +1,5 @@
-import { emitEach } from './cli-support.js';
+import { clientOptions, emitEach, withApi, type GlobalOptions } from './cli-support.js';
+import { loadProfiles } from './profiles.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -29,52 +30,100 @@ async function withDatastore<T>(spec: string | undefined, fn: (ds: Datastore) =>
   }
 }
 
-/** Registers `warden keys create|list|revoke`, which work on the datastore directly (for bootstrapping). */
+/** The options every keys command takes: the datastore, or a server (with an admin key). */
+type KeysOptions = GlobalOptions & { datastore?: string };
+
+/**
+ * Where a keys command acts: on the datastore when one is named (--datastore, WARDEN_DATASTORE);
+ * else on a server when one is (--endpoint, WARDEN_ENDPOINT, --profile, WARDEN_CONTEXT, or a
+ * current context); else on the default embedded store, as for bootstrapping.
+ */
+function onServer(o: KeysOptions, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (o.datastore || env['WARDEN_DATASTORE']) return false;
+  return !!(o.endpoint || env['WARDEN_ENDPOINT'] || o.profile || env['WARDEN_CONTEXT'] || loadProfiles().current);
+}
+
+const keyLine = (k: { id: string; tenant: string; scopes: readonly string[]; description: string; revoked: string | null }): string =>
+  `${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${k.revoked ? `revoked ${k.revoked}` : 'active'}  ${k.description}`;
+
+/** Registers `warden keys create|list|revoke`: through a running server (admin key), or on the datastore directly. */
 export function registerKeys(program: Command): void {
-  const keys = program.command('keys').description('manage API keys (directly on the datastore, for bootstrapping)');
+  const keys = program
+    .command('keys')
+    .description('manage API keys: through a running server (KeyService, an admin key), or on the datastore directly (--datastore, for bootstrapping)');
   const datastoreFlag = '--datastore <spec>';
-  const datastoreHelp = 'memory | pglite:DIR | postgres://... (WARDEN_DATASTORE)';
-  keys
+  const datastoreHelp = 'act on this datastore directly instead of a server: memory | pglite:DIR | postgres://... (WARDEN_DATASTORE)';
+  const create = keys
     .command('create')
     .description('create an API key; the key is shown once')
-    .option('--tenant <name>', 'the tenant the key acts for (created if missing)', 'default')
+    .option('--tenant <name>', 'the tenant the key acts for (on the datastore: created if missing)', 'default')
     .option('--scope <scopes>', `comma-separated: ${KEY_SCOPES.join(', ')}`, 'check,read,write,schema')
     .option('--description <text>', 'what the key is for', '')
-    .option('--json', 'print JSON')
     .option(datastoreFlag, datastoreHelp)
-    .addHelpText('after', '\nExample:\n  $ warden keys create --tenant acme --scope check,read --description "web frontend"')
-    .action(async (opts: { tenant: string; scope: string; description: string; json?: boolean; datastore?: string }) => {
-      await withDatastore(opts.datastore, async (ds) => {
-        if (!(await ds.access.hasTenant(opts.tenant))) await ds.access.createTenant(opts.tenant);
-        const { info, token } = await createKey(ds.access, opts.tenant, opts.scope.split(',').map((s) => s.trim()).filter(Boolean), opts.description);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ id: info.id, tenant: info.tenant, scopes: info.scopes, key: token })}\n`);
-        else process.stdout.write(`key ${info.id} for tenant ${info.tenant} (${info.scopes.join(', ')}):\n${token}\nStore it now: it is not shown again.\n`);
-      }, { mayCreate: true });
-    });
-  keys
+    .addHelpText('after', '\nExamples:\n  $ warden keys create --tenant acme --scope check,read --description "web frontend" --token $ADMIN_KEY\n  $ warden keys create --tenant acme --datastore postgres://warden@db/warden   # bootstrapping, no server');
+  clientOptions(create).action(async (opts: KeysOptions & { tenant: string; scope: string; description: string }, cmd: Command) => {
+    const scopes = opts.scope.split(',').map((s) => s.trim()).filter(Boolean);
+    const print = (k: { id: string; tenant: string; scopes: readonly string[] }, token: string): void => {
+      if (opts.json) process.stdout.write(`${JSON.stringify({ id: k.id, tenant: k.tenant, scopes: k.scopes, key: token })}\n`);
+      else process.stdout.write(`key ${k.id} for tenant ${k.tenant} (${k.scopes.join(', ')}):\n${token}\nStore it now: it is not shown again.\n`);
+    };
+    if (onServer(opts)) {
+      await withApi(cmd, async (api) => {
+        const r = await api.call('KeyService', 'CreateKey', { tenant: opts.tenant, scopes, description: opts.description });
+        print(r.key, r.secret);
+      });
+      return;
+    }
+    await withDatastore(opts.datastore, async (ds) => {
+      if (!(await ds.access.hasTenant(opts.tenant))) await ds.access.createTenant(opts.tenant);
+      const { info, token } = await createKey(ds.access, opts.tenant, scopes, opts.description);
+      print(info, token);
+    }, { mayCreate: true });
+  });
+  const list = keys
     .command('list')
-    .description('list API keys (never their secrets)')
+    .description('list API keys (never their secrets), one a line')
     .addHelpText('after', '\nExample:\n  $ warden keys list --tenant acme --json')
     .option('--tenant <name>', 'only this tenant')
-    .option('--json', 'print JSON')
-    .option(datastoreFlag, datastoreHelp)
-    .action(async (opts: { tenant?: string; json?: boolean; datastore?: string }) => {
-      await withDatastore(opts.datastore, async (ds) => {
-        // One key a line, in text and (with --json) as JSON objects.
-        emitEach(opts, await ds.access.listKeys(opts.tenant), (k) => `${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}  ${k.description}`);
+    .option(datastoreFlag, datastoreHelp);
+  clientOptions(list).action(async (opts: KeysOptions & { tenant?: string }, cmd: Command) => {
+    if (onServer(opts)) {
+      await withApi(cmd, async (api, g) => {
+        const r = await api.call('KeyService', 'ListKeys', { tenant: opts.tenant ?? '' });
+        emitEach(g, r.keys as { id: string; tenant: string; scopes: string[]; description: string; created_at: string; revoked_at: string }[], (k) => keyLine({ ...k, revoked: k.revoked_at || null }), (k) => ({
+          id: k.id,
+          tenant: k.tenant,
+          scopes: k.scopes,
+          description: k.description,
+          createdAt: k.created_at,
+          revokedAt: k.revoked_at || null,
+        }));
       });
+      return;
+    }
+    await withDatastore(opts.datastore, async (ds) => {
+      // One key a line, in text and (with --json) as JSON objects.
+      emitEach(opts, await ds.access.listKeys(opts.tenant), (k) => keyLine({ ...k, revoked: k.revokedAt ? k.revokedAt.toISOString() : null }));
     });
-  keys
+  });
+  const revoke = keys
     .command('revoke')
-    .description('revoke an API key by id')
+    .description('revoke an API key by id: every server sharing the datastore refuses it at once')
     .addHelpText('after', '\nExample:\n  $ warden keys revoke 3f9c2a7d1b6e')
     .argument('<id>', 'the key id (from `keys list`)')
-    .option('--json', 'print JSON')
-    .option(datastoreFlag, datastoreHelp)
-    .action(async (id: string, opts: { datastore?: string; json?: boolean }) => {
-      await withDatastore(opts.datastore, async (ds) => {
-        if (!(await ds.access.revokeKey(id))) throw new UsageError(`no active key \`${id}\`: see \`warden keys list\``);
-        process.stdout.write(opts.json ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${id}\n`);
+    .option(datastoreFlag, datastoreHelp);
+  clientOptions(revoke).action(async (id: string, opts: KeysOptions, cmd: Command) => {
+    const done = (): void => void process.stdout.write(opts.json ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${id}\n`);
+    if (onServer(opts)) {
+      await withApi(cmd, async (api) => {
+        await api.call('KeyService', 'RevokeKey', { id });
+        done();
       });
+      return;
+    }
+    await withDatastore(opts.datastore, async (ds) => {
+      if (!(await ds.access.revokeKey(id))) throw new UsageError(`no active key \`${id}\`: see \`warden keys list\``);
+      done();
     });
+  });
 }

@@ -4,6 +4,7 @@ import { authzedPermissionsService, authzedSchemaService, authzedWatchService, E
 import { permissionService } from '../api/permission-service.js';
 import { relationshipService } from '../api/relationship-service.js';
 import { schemaService } from '../api/schema-service.js';
+import { keyService } from '../api/key-service.js';
 import { tenantService } from '../api/tenant-service.js';
 import { watchService } from '../api/watch-service.js';
 import { Listings } from '../api/listings.js';
@@ -78,6 +79,11 @@ const METHODS: Record<string, Record<string, Method>> = {
     CreateTenant: { kind: 'unary', scope: 'admin' },
     ListTenants: { kind: 'unary', scope: 'admin' },
     DeleteTenant: { kind: 'unary', scope: 'admin' },
+  },
+  KeyService: {
+    CreateKey: { kind: 'unary', scope: 'admin' },
+    ListKeys: { kind: 'unary', scope: 'admin' },
+    RevokeKey: { kind: 'unary', scope: 'admin' },
   },
 };
 
@@ -171,6 +177,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
     RelationshipService: warden.relationships,
     SchemaService: warden.schema,
     TenantService: tenantService(options.datastore.access),
+    KeyService: keyService(options.datastore.access),
     WatchService: watch,
   });
   const spicedb: Impls = {

@@ -172,3 +172,30 @@ t.test('schema format keeps the parentheses a reader needs', async (t) => {
   t.equal(r.code, 0, r.err);
   t.match(r.out, /^ {2}permission view = \(member \+ admin\) - banned$/m);
 });
+
+t.test('keys through a running server: create, list and revoke while the embedded store serves', async (t) => {
+  const data = join(dir, 'keys-served');
+  const { address } = await serveProcess(t, ['--datastore', `pglite:${data}`, '--address', '127.0.0.1:0']);
+  const admin = readFileSync(join(data, 'first-key'), 'utf8').trim();
+  const env = { WARDEN_ENDPOINT: address, WARDEN_TOKEN: admin };
+  // The store is the server's: on it directly, a second key would need the server stopped.
+  t.equal(warden(['keys', 'list', '--datastore', `pglite:${data}`]).code, 4, 'the datastore is held by the server');
+  const made = warden(['keys', 'create', '--tenant', 'default', '--scope', 'check,read,schema', '--description', 'ci', '--json'], env);
+  t.equal(made.code, 0, made.err);
+  const key = JSON.parse(made.out) as { id: string; key: string; scopes: string[] };
+  t.same(key.scopes, ['check', 'read', 'schema']);
+  const listed = warden(['keys', 'list', '--json'], env).out.trim().split('\n').map((l) => JSON.parse(l));
+  t.equal(listed.length, 2, 'the first key and the new one');
+  t.ok(listed.some((k) => k.id === key.id && k.description === 'ci' && k.revokedAt === null));
+  writeFileSync(join(dir, 'k.zed'), 'definition user {}\n');
+  t.equal(warden(['schema', 'write', 'k.zed'], { ...env, WARDEN_TOKEN: key.key }).code, 0, 'the new key works');
+  const denied = warden(['keys', 'list'], { ...env, WARDEN_TOKEN: key.key });
+  t.equal(denied.code, 4);
+  t.match(denied.err, /PERMISSION_DENIED/, 'managing keys needs the admin scope');
+  t.match(warden(['keys', 'create', '--tenant', 'nope'], env).err, /NOT_FOUND: no tenant `nope`/);
+  t.match(warden(['keys', 'create', '--scope', 'root'], env).err, /INVALID_ARGUMENT: .*scopes.*unknown scope `root`/);
+  t.equal(warden(['keys', 'revoke', key.id], env).out, `revoked ${key.id}\n`);
+  const refused = warden(['schema', 'read'], { ...env, WARDEN_TOKEN: key.key });
+  t.match(refused.err, /UNAUTHENTICATED/, 'a revoked key is refused at once');
+  t.match(warden(['keys', 'revoke', key.id], env).err, /NOT_FOUND: no live key/);
+});
