@@ -8,29 +8,57 @@ const toMessage = (k: ApiKeyInfo) => ({
   description: k.description,
   created_at: k.createdAt.toISOString(),
   revoked_at: k.revokedAt ? k.revokedAt.toISOString() : '',
+  expires_at: k.expiresAt ? k.expiresAt.toISOString() : '',
+  last_used_at: k.lastUsedAt ? k.lastUsedAt.toISOString() : '',
 });
+
+/** The longest lifetime or grace a key may be given: 10 years. */
+const MAX_SECONDS = 10 * 366 * 24 * 3600;
+
+/** A duration field (int64 seconds, a string on the wire) as milliseconds; 0 for none. */
+function seconds(v: string | number | undefined, field: string): number {
+  const n = Number(v ?? 0);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SECONDS) throw invalidArgument(field, `must be a whole number of seconds from 0 to ${MAX_SECONDS}, got \`${String(v)}\``);
+  return n * 1000;
+}
 
 /** The longest description a key may carry. */
 const MAX_DESCRIPTION = 1000;
 
+function keyId(id: string): void {
+  if (!/^[0-9a-f]{1,64}$/.test(id)) throw invalidArgument('id', 'expected a key id as `warden keys list` shows it');
+}
+
 /** KeyService: one function per RPC (admin scope, checked by the call wrapper). */
 export function keyService(access: AccessStore) {
   return {
-    async CreateKey(req: { tenant: string; scopes: string[]; description: string }) {
+    async CreateKey(req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string }) {
       validateTenantName(req.tenant, 'tenant');
-      if (!req.scopes.length) throw invalidArgument('scopes', 'name at least one of check, read, write, schema, admin');
       const scopes = validateScopes(req.scopes, 'scopes');
       if (req.description.length > MAX_DESCRIPTION) throw invalidArgument('description', `is ${req.description.length} characters, at most ${MAX_DESCRIPTION} allowed`);
+      const lifetime = seconds(req.expires_in_seconds, 'expires_in_seconds');
       if (!(await access.hasTenant(req.tenant))) throw new WardenError('NOT_FOUND', `no tenant \`${req.tenant}\`: create it with CreateTenant first`, { field: 'tenant' });
-      const { info, token } = await createKey(access, req.tenant, scopes, req.description);
+      const { info, token } = await createKey(access, req.tenant, scopes, req.description, lifetime ? new Date(Date.now() + lifetime) : null);
       return { key: toMessage(info), secret: token };
+    },
+    async RotateKey(req: { id: string; grace_seconds: string; expires_in_seconds: string }) {
+      keyId(req.id);
+      const grace = seconds(req.grace_seconds, 'grace_seconds');
+      const lifetime = seconds(req.expires_in_seconds, 'expires_in_seconds');
+      const old = await access.findKey(req.id);
+      if (!old || old.info.revokedAt || (old.info.expiresAt && old.info.expiresAt.getTime() <= Date.now())) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
+      const { info, token } = await createKey(access, old.info.tenant, old.info.scopes, old.info.description, lifetime ? new Date(Date.now() + lifetime) : null);
+      // The new key exists before the old one is given its end: a failure between leaves both working, never neither.
+      await access.expireKey(req.id, new Date(Date.now() + grace));
+      const replaced = await access.findKey(req.id);
+      return { key: toMessage(info), secret: token, replaced: replaced ? toMessage(replaced.info) : null };
     },
     async ListKeys(req: { tenant: string }) {
       if (req.tenant) validateTenantName(req.tenant, 'tenant');
       return { keys: (await access.listKeys(req.tenant || undefined)).map(toMessage) };
     },
     async RevokeKey(req: { id: string }) {
-      if (!/^[0-9a-f]{1,64}$/.test(req.id)) throw invalidArgument('id', 'expected a key id as `warden keys list` shows it');
+      keyId(req.id);
       if (!(await access.revokeKey(req.id))) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
       return {};
     },

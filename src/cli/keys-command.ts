@@ -43,8 +43,24 @@ function onServer(o: KeysOptions, env: NodeJS.ProcessEnv = process.env): boolean
   return !!(o.endpoint || env['WARDEN_ENDPOINT'] || o.profile || env['WARDEN_CONTEXT'] || loadProfiles().current);
 }
 
-const keyLine = (k: { id: string; tenant: string; scopes: readonly string[]; description: string; revoked: string | null }): string =>
-  `${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${k.revoked ? `revoked ${k.revoked}` : 'active'}  ${k.description}`;
+/** A key's state for `keys list`: revoked, expired, expiring, or active. */
+function state(k: { revoked: string | null; expires: string | null }): string {
+  if (k.revoked) return `revoked ${k.revoked}`;
+  if (k.expires) return `${Date.parse(k.expires) <= Date.now() ? 'expired' : 'expires'} ${k.expires}`;
+  return 'active';
+}
+
+const keyLine = (k: { id: string; tenant: string; scopes: readonly string[]; description: string; revoked: string | null; expires: string | null; lastUsed: string | null }): string =>
+  `${k.id}  ${k.tenant}  ${k.scopes.join(',')}  ${state(k)}  ${k.lastUsed ? `used ${k.lastUsed}` : 'never used'}  ${k.description}`;
+
+/** `90d`, `12h`, `30m`, `45s` as seconds. */
+export function durationSeconds(text: string, flag: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag} must be a duration such as 90d, 12h, 30m or 45s, got \`${text}\``);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** Registers `warden keys create|list|revoke`: through a running server (admin key), or on the datastore directly. */
 export function registerKeys(program: Command): void {
@@ -59,25 +75,27 @@ export function registerKeys(program: Command): void {
     .option('--tenant <name>', 'the tenant the key acts for (on the datastore: created if missing)', 'default')
     .option('--scope <scopes>', `comma-separated: ${KEY_SCOPES.join(', ')}`, 'check,read,write,schema')
     .option('--description <text>', 'what the key is for', '')
+    .option('--expires-in <duration>', 'the key stops working this long after it is made: 90d, 12h, 30m (default: never)')
     .option(datastoreFlag, datastoreHelp)
-    .addHelpText('after', '\nExamples:\n  $ warden keys create --tenant acme --scope check,read --description "web frontend" --token $ADMIN_KEY\n  $ warden keys create --tenant acme --datastore postgres://warden@db/warden   # bootstrapping, no server');
-  clientOptions(create).action(async (opts: KeysOptions & { tenant: string; scope: string; description: string }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  $ warden keys create --tenant acme --scope check,read --description "web frontend" --expires-in 90d --token $ADMIN_KEY\n  $ warden keys create --tenant acme --datastore postgres://warden@db/warden   # bootstrapping, no server');
+  clientOptions(create).action(async (opts: KeysOptions & { tenant: string; scope: string; description: string; expiresIn?: string }, cmd: Command) => {
     const scopes = opts.scope.split(',').map((s) => s.trim()).filter(Boolean);
-    const print = (k: { id: string; tenant: string; scopes: readonly string[] }, token: string): void => {
-      if (opts.json) process.stdout.write(`${JSON.stringify({ id: k.id, tenant: k.tenant, scopes: k.scopes, key: token })}\n`);
-      else process.stdout.write(`key ${k.id} for tenant ${k.tenant} (${k.scopes.join(', ')}):\n${token}\nStore it now: it is not shown again.\n`);
+    const lifetime = opts.expiresIn ? durationSeconds(opts.expiresIn, '--expires-in') : 0;
+    const print = (k: { id: string; tenant: string; scopes: readonly string[]; expires: string | null }, token: string): void => {
+      if (opts.json) process.stdout.write(`${JSON.stringify({ id: k.id, tenant: k.tenant, scopes: k.scopes, expiresAt: k.expires, key: token })}\n`);
+      else process.stdout.write(`key ${k.id} for tenant ${k.tenant} (${k.scopes.join(', ')}${k.expires ? `; expires ${k.expires}` : ''}):\n${token}\nStore it now: it is not shown again.\n`);
     };
     if (onServer(opts)) {
       await withApi(cmd, async (api) => {
-        const r = await api.call('KeyService', 'CreateKey', { tenant: opts.tenant, scopes, description: opts.description });
-        print(r.key, r.secret);
+        const r = await api.call('KeyService', 'CreateKey', { tenant: opts.tenant, scopes, description: opts.description, expires_in_seconds: String(lifetime) });
+        print({ ...r.key, expires: r.key.expires_at || null }, r.secret);
       });
       return;
     }
     await withDatastore(opts.datastore, async (ds) => {
       if (!(await ds.access.hasTenant(opts.tenant))) await ds.access.createTenant(opts.tenant);
-      const { info, token } = await createKey(ds.access, opts.tenant, scopes, opts.description);
-      print(info, token);
+      const { info, token } = await createKey(ds.access, opts.tenant, scopes, opts.description, lifetime ? new Date(Date.now() + lifetime * 1000) : null);
+      print({ ...info, expires: iso(info.expiresAt) }, token);
     }, { mayCreate: true });
   });
   const list = keys
@@ -90,20 +108,23 @@ export function registerKeys(program: Command): void {
     if (onServer(opts)) {
       await withApi(cmd, async (api, g) => {
         const r = await api.call('KeyService', 'ListKeys', { tenant: opts.tenant ?? '' });
-        emitEach(g, r.keys as { id: string; tenant: string; scopes: string[]; description: string; created_at: string; revoked_at: string }[], (k) => keyLine({ ...k, revoked: k.revoked_at || null }), (k) => ({
+        type Msg = { id: string; tenant: string; scopes: string[]; description: string; created_at: string; revoked_at: string; expires_at: string; last_used_at: string };
+        emitEach(g, r.keys as Msg[], (k) => keyLine({ ...k, revoked: k.revoked_at || null, expires: k.expires_at || null, lastUsed: k.last_used_at || null }), (k) => ({
           id: k.id,
           tenant: k.tenant,
           scopes: k.scopes,
           description: k.description,
           createdAt: k.created_at,
           revokedAt: k.revoked_at || null,
+          expiresAt: k.expires_at || null,
+          lastUsedAt: k.last_used_at || null,
         }));
       });
       return;
     }
     await withDatastore(opts.datastore, async (ds) => {
       // One key a line, in text and (with --json) as JSON objects.
-      emitEach(opts, await ds.access.listKeys(opts.tenant), (k) => keyLine({ ...k, revoked: k.revokedAt ? k.revokedAt.toISOString() : null }));
+      emitEach(opts, await ds.access.listKeys(opts.tenant), (k) => keyLine({ ...k, revoked: iso(k.revokedAt), expires: iso(k.expiresAt), lastUsed: iso(k.lastUsedAt) }));
     });
   });
   const revoke = keys
@@ -124,6 +145,36 @@ export function registerKeys(program: Command): void {
     await withDatastore(opts.datastore, async (ds) => {
       if (!(await ds.access.revokeKey(id))) throw new UsageError(`no active key \`${id}\`: see \`warden keys list\``);
       done();
+    });
+  });
+  const rotate = keys
+    .command('rotate')
+    .description('replace a key without downtime: a new key (shown once) with the same tenant, scopes and description; the old one keeps working for --grace')
+    .addHelpText('after', '\nExample:\n  $ warden keys rotate 3f9c2a7d1b6e --grace 24h --expires-in 90d')
+    .argument('<id>', 'the key id (from `keys list`)')
+    .option('--grace <duration>', 'how long the old key keeps working: 24h, 30m, 0s', '24h')
+    .option('--expires-in <duration>', 'the new key stops working this long after it is made (default: never)')
+    .option(datastoreFlag, datastoreHelp);
+  clientOptions(rotate).action(async (id: string, opts: KeysOptions & { grace: string; expiresIn?: string }, cmd: Command) => {
+    const grace = durationSeconds(opts.grace, '--grace');
+    const lifetime = opts.expiresIn ? durationSeconds(opts.expiresIn, '--expires-in') : 0;
+    const print = (k: { id: string; tenant: string; scopes: readonly string[] }, token: string, oldEnds: string | null): void => {
+      if (opts.json) process.stdout.write(`${JSON.stringify({ id: k.id, tenant: k.tenant, scopes: k.scopes, key: token, replaced: { id, expiresAt: oldEnds } })}\n`);
+      else process.stdout.write(`key ${k.id} replaces ${id} (which works until ${oldEnds}):\n${token}\nStore it now: it is not shown again.\n`);
+    };
+    if (onServer(opts)) {
+      await withApi(cmd, async (api) => {
+        const r = await api.call('KeyService', 'RotateKey', { id, grace_seconds: String(grace), expires_in_seconds: String(lifetime) });
+        print(r.key, r.secret, r.replaced?.expires_at || null);
+      });
+      return;
+    }
+    await withDatastore(opts.datastore, async (ds) => {
+      const old = await ds.access.findKey(id);
+      if (!old || old.info.revokedAt || (old.info.expiresAt && old.info.expiresAt.getTime() <= Date.now())) throw new UsageError(`no live key \`${id}\`: see \`warden keys list\``);
+      const { info, token } = await createKey(ds.access, old.info.tenant, old.info.scopes, old.info.description, lifetime ? new Date(Date.now() + lifetime * 1000) : null);
+      await ds.access.expireKey(id, new Date(Date.now() + grace * 1000));
+      print(info, token, iso((await ds.access.findKey(id))?.info.expiresAt ?? null));
     });
   });
 }

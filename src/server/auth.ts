@@ -11,9 +11,12 @@ import type { Authenticate } from './call.js';
  * datastore's access feed announces every revocation and deletion, from any server, and while
  * that feed is down nothing is remembered.
  */
-export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number } = {}): (tenants: Tenants) => Authenticate {
+export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number; touchEveryMs?: number } = {}): (tenants: Tenants) => Authenticate {
   const cacheMs = options.cacheMs ?? 5000;
+  const touchEveryMs = options.touchEveryMs ?? TOUCH_EVERY_MS;
   const cache = new Map<string, { info: ApiKeyInfo | null; until: number }>();
+  /** When this process last recorded each key's use: a key's last use is written at most this often, not per call. */
+  const touched = new Map<string, number>();
   // Bumped by every change, so a verification that raced one is not kept.
   let generation = 0;
   access.feed.subscribe((c) => {
@@ -39,13 +42,23 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
         cache.set(token, hit);
       }
     }
-    if (!hit.info) throw new WardenError('UNAUTHENTICATED', 'the API key is not valid: unknown, revoked or malformed');
+    if (!hit.info || (hit.info.expiresAt && hit.info.expiresAt.getTime() <= now)) throw new WardenError('UNAUTHENTICATED', 'the API key is not valid: unknown, revoked, expired or malformed');
+    const id = hit.info.id;
+    if ((touched.get(id) ?? 0) + touchEveryMs <= now) {
+      touched.set(id, now);
+      if (touched.size > 10_000) touched.clear();
+      // Best effort, off the call's path: a failure to record a use never fails the call.
+      access.touchKey(id, new Date(now)).catch(() => {});
+    }
     if (!hit.info.scopes.includes(scope)) {
       throw new WardenError('PERMISSION_DENIED', `the API key lacks the \`${scope}\` scope this method needs (it has ${hit.info.scopes.join(', ')})`);
     }
     return tenants.get(hit.info.tenant);
   };
 }
+
+/** How often a key's last use is recorded, at most (per process). */
+export const TOUCH_EVERY_MS = 5 * 60 * 1000;
 
 /** The most tokens (tenants) one testing server takes on. */
 export const MAX_TESTING_TENANTS = 10_000;

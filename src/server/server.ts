@@ -84,6 +84,7 @@ const METHODS: Record<string, Record<string, Method>> = {
     CreateKey: { kind: 'unary', scope: 'admin' },
     ListKeys: { kind: 'unary', scope: 'admin' },
     RevokeKey: { kind: 'unary', scope: 'admin' },
+    RotateKey: { kind: 'unary', scope: 'admin' },
   },
 };
 

@@ -16,6 +16,10 @@ export interface ApiKeyInfo {
   readonly description: string;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /** When the key stops working by itself (null: never). */
+  readonly expiresAt: Date | null;
+  /** When it last authenticated a call, coarsely (recorded at most every few minutes; null: never). */
+  readonly lastUsedAt: Date | null;
 }
 
 /** A tenant and when it was made. */
@@ -42,6 +46,10 @@ export interface AccessStore {
   listKeys(tenant?: string): Promise<readonly ApiKeyInfo[]>;
   /** Revokes a key; false if there is no such live key. */
   revokeKey(id: string): Promise<boolean>;
+  /** Makes a live key expire at `at` unless it expires sooner already; false if there is no such live key. */
+  expireKey(id: string, at: Date): Promise<boolean>;
+  /** Records that a key was used at `at` (best effort, coarse). */
+  touchKey(id: string, at: Date): Promise<void>;
   /** The key with this id and its hash, if live. */
   findKey(id: string): Promise<{ info: ApiKeyInfo; hash: string } | null>;
   /** Revocations and deletions as they commit, from every process on the datastore. */
@@ -89,11 +97,11 @@ export function secretMatches(secret: string, hash: string): boolean {
 }
 
 /** Creates a key for a tenant with scopes; returns the token to show once. */
-export async function createKey(access: AccessStore, tenant: string, scopes: readonly string[], description = ''): Promise<{ info: ApiKeyInfo; token: string }> {
+export async function createKey(access: AccessStore, tenant: string, scopes: readonly string[], description = '', expiresAt: Date | null = null): Promise<{ info: ApiKeyInfo; token: string }> {
   validateTenantName(tenant, 'tenant');
   const valid = validateScopes(scopes);
   const { id, secret, token } = newKey();
-  const info: ApiKeyInfo = { id, tenant, scopes: valid, description, createdAt: new Date(), revokedAt: null };
+  const info: ApiKeyInfo = { id, tenant, scopes: valid, description, createdAt: new Date(), revokedAt: null, expiresAt, lastUsedAt: null };
   await access.insertKey(info, hashSecret(secret));
   return { info, token };
 }
@@ -104,5 +112,6 @@ export async function verifyKey(access: AccessStore, token: string): Promise<Api
   if (!parsed) return null;
   const found = await access.findKey(parsed.id);
   if (!found || found.info.revokedAt || !secretMatches(parsed.secret, found.hash)) return null;
+  if (found.info.expiresAt && found.info.expiresAt.getTime() <= Date.now()) return null;
   return found.info;
 }

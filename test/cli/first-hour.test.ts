@@ -198,4 +198,15 @@ t.test('keys through a running server: create, list and revoke while the embedde
   const refused = warden(['schema', 'read'], { ...env, WARDEN_TOKEN: key.key });
   t.match(refused.err, /UNAUTHENTICATED/, 'a revoked key is refused at once');
   t.match(warden(['keys', 'revoke', key.id], env).err, /NOT_FOUND: no live key/);
+  // Expiry and rotation.
+  const expiring = JSON.parse(warden(['keys', 'create', '--scope', 'schema', '--expires-in', '90d', '--json'], env).out) as { id: string; key: string; expiresAt: string };
+  t.ok(Math.abs(Date.parse(expiring.expiresAt) - Date.now() - 90 * 86_400_000) < 60_000, 'expires in 90 days');
+  t.match(warden(['keys', 'list'], env).out, new RegExp(`^${expiring.id} .* expires \\d{4}-`, 'm'), 'the list says when it expires');
+  t.match(warden(['keys', 'create', '--expires-in', 'soon'], env).err, /--expires-in must be a duration such as 90d/);
+  const rotated = JSON.parse(warden(['keys', 'rotate', expiring.id, '--grace', '1h', '--json'], env).out) as { id: string; key: string; replaced: { id: string; expiresAt: string } };
+  t.equal(rotated.replaced.id, expiring.id);
+  t.ok(Math.abs(Date.parse(rotated.replaced.expiresAt) - Date.now() - 3_600_000) < 60_000, 'the old key works one more hour');
+  t.equal(warden(['schema', 'write', 'k.zed'], { ...env, WARDEN_TOKEN: rotated.key }).code, 0, 'the new key works');
+  t.equal(warden(['schema', 'write', 'k.zed'], { ...env, WARDEN_TOKEN: expiring.key }).code, 0, 'and the old one, within its grace');
+  t.match(warden(['keys', 'list'], env).out, new RegExp(`^${admin.split('_')[1]} .* used \\d{4}-`, 'm'), 'the admin key shows its last use');
 });

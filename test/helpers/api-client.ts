@@ -106,7 +106,12 @@ export const relMsg = (s: string) => {
 
 /** One TenantService call with a key (admin scope), on a client of its own. */
 export function tenantCall(address: string, token: string, method: string, req: unknown): Promise<any> {
-  const Ctor = serviceClient(loadApi().v1, 'TenantService');
+  return serviceCall(address, token, 'TenantService', method, req);
+}
+
+/** One unary call of any native service with a key, on a connection of its own. */
+export function serviceCall(address: string, token: string, service: string, method: string, req: unknown): Promise<any> {
+  const Ctor = serviceClient(loadApi().v1, service);
   return new Promise((resolve, reject) => {
     const c = new Ctor(address, credentials.createInsecure()) as unknown as Record<string, Function> & Client;
     const md = new Metadata();

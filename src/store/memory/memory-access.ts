@@ -58,6 +58,18 @@ export class MemoryAccess implements AccessStore {
     return true;
   }
 
+  async expireKey(id: string, at: Date): Promise<boolean> {
+    const k = this.#keys.get(id);
+    if (!k || k.info.revokedAt) return false;
+    if (!k.info.expiresAt || k.info.expiresAt > at) this.#keys.set(id, { ...k, info: { ...k.info, expiresAt: at } });
+    return true;
+  }
+
+  async touchKey(id: string, at: Date): Promise<void> {
+    const k = this.#keys.get(id);
+    if (k) this.#keys.set(id, { ...k, info: { ...k.info, lastUsedAt: at } });
+  }
+
   async findKey(id: string): Promise<{ info: ApiKeyInfo; hash: string } | null> {
     return this.#keys.get(id) ?? null;
   }

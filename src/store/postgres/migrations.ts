@@ -93,6 +93,11 @@ const MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0004_key_expiry': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`alter table warden_api_keys add column expires_at timestamptz, add column last_used_at timestamptz`.execute(db);
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

@@ -97,7 +97,7 @@ export class PostgresAccess implements AccessStore {
       if (!(await this.hasTenant(info.tenant))) throw new WardenError('NOT_FOUND', `tenant \`${info.tenant}\` does not exist`, { field: 'tenant' });
       await this.#db
         .insertInto('warden_api_keys')
-        .values({ id: info.id, tenant: info.tenant, scopes: info.scopes.join(','), description: info.description, hash, created_at: info.createdAt, revoked_at: null })
+        .values({ id: info.id, tenant: info.tenant, scopes: info.scopes.join(','), description: info.description, hash, created_at: info.createdAt, revoked_at: null, expires_at: info.expiresAt, last_used_at: null })
         .execute();
     });
   }
@@ -123,6 +123,24 @@ export class PostgresAccess implements AccessStore {
     });
   }
 
+  async expireKey(id: string, at: Date): Promise<boolean> {
+    return this.#run(async () => {
+      const r = await this.#db
+        .updateTable('warden_api_keys')
+        .set({ expires_at: sql<Date>`least(coalesce(expires_at, ${at}), ${at})` })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    });
+  }
+
+  async touchKey(id: string, at: Date): Promise<void> {
+    await this.#run(async () => {
+      await this.#db.updateTable('warden_api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+    });
+  }
+
   async findKey(id: string): Promise<{ info: ApiKeyInfo; hash: string } | null> {
     return this.#run(async () => {
       const row = await this.#db.selectFrom('warden_api_keys').selectAll().where('id', '=', id).executeTakeFirst();
@@ -131,7 +149,7 @@ export class PostgresAccess implements AccessStore {
   }
 }
 
-function toInfo(row: { id: string; tenant: string; scopes: string; description: string; created_at: Date; revoked_at: Date | null }): ApiKeyInfo {
+function toInfo(row: { id: string; tenant: string; scopes: string; description: string; created_at: Date; revoked_at: Date | null; expires_at: Date | null; last_used_at: Date | null }): ApiKeyInfo {
   return {
     id: row.id,
     tenant: row.tenant,
@@ -139,5 +157,7 @@ function toInfo(row: { id: string; tenant: string; scopes: string; description: 
     description: row.description,
     createdAt: new Date(row.created_at),
     revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+    lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
   };
 }

@@ -64,6 +64,8 @@ export interface ApiKeysTable {
   hash: string;
   created_at: ColumnType<Date, Date | undefined, never>;
   revoked_at: Date | null;
+  expires_at: Date | null;
+  last_used_at: Date | null;
 }
 
 /** The database as kysely sees it. */
