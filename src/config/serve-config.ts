@@ -160,7 +160,8 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
   if (!!tlsCert !== !!tlsKey) throw new ConfigError('--tls-cert and --tls-key go together');
   let workers = v<number | undefined>('workers', undefined);
   if (testing) {
-    if (given['datastore'] !== undefined && datastore !== 'memory') throw new ConfigError('--testing serves from memory: leave out --datastore');
+    // A --datastore given with --testing is a contradiction; WARDEN_DATASTORE (set in the Docker image, say) is not.
+    if (sources['datastore'] === 'flag' && datastore !== 'memory') throw new ConfigError('--testing serves from memory: leave out --datastore');
     if (insecureNoAuth) throw new ConfigError('--testing and --insecure-no-auth go one at a time');
     const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     if (!v('testingAnyAddress', false) && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) {

@@ -20,6 +20,7 @@ t.test('defaults, then environment, then flags', async (t) => {
   t.equal(serveConfig({}, { WARDEN_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:2' }).config.otlpEndpoint, 'http://a:1', 'WARDEN_* before OTEL_*');
   t.equal(serveConfig({}, { WARDEN_QUANTIZATION_MS: '8000' }).config.cacheRedisTtlMs, 16_000, 'the Redis TTL follows the quantization window');
   t.match(serveConfig({ testing: true }, {}).config, { datastore: 'memory', workers: 1 }, '--testing implies memory and one process');
+  t.match(serveConfig({ testing: true }, { WARDEN_DATASTORE: 'pglite:/var/lib/warden' }).config, { datastore: 'memory' }, 'over a WARDEN_DATASTORE from the environment (the Docker image sets one)');
 });
 
 t.test('a bad value is one line naming the flag or the variable', async (t) => {
