@@ -111,7 +111,12 @@ export async function runServe(config: ServeConfig): Promise<void> {
       engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes, ...(redis ? { sharedCache: redis } : {}), observer: telemetry.engineObserver() }),
       authenticate: opts.testing ? testingAuthenticate(ds.access) : opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
       quantizationMs: opts.quantizationMs,
-      admission: { maxInFlight: Math.max(1, opts.maxInFlight), maxQueued: opts.maxQueued },
+      admission: {
+        maxInFlight: Math.max(1, opts.maxInFlight),
+        maxQueued: opts.maxQueued,
+        ...(opts.maxInFlightPerTenant !== undefined ? { maxInFlightPerTenant: opts.maxInFlightPerTenant } : {}),
+        ...(opts.maxQueuedPerTenant !== undefined ? { maxQueuedPerTenant: opts.maxQueuedPerTenant } : {}),
+      },
       maxMessageBytes: opts.maxMessageBytes,
       ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),
       log: (e, method, requestId) => log('error', 'internal error', { requestId, method, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) }),

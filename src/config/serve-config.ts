@@ -24,6 +24,8 @@ export interface ServeConfig {
   readonly graceMs: number;
   readonly maxInFlight: number;
   readonly maxQueued: number;
+  readonly maxInFlightPerTenant: number | undefined;
+  readonly maxQueuedPerTenant: number | undefined;
   readonly cacheBytes: number;
   readonly cacheRedis: string | undefined;
   readonly cacheRedisTtlMs: number;
@@ -80,6 +82,8 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'graceMs', flag: '--grace-ms <ms>', env: ['WARDEN_GRACE_MS'], kind: 'int', help: 'how long in-flight calls may finish on shutdown', defaultText: '10000' },
   { key: 'maxInFlight', flag: '--max-in-flight <n>', env: ['WARDEN_MAX_IN_FLIGHT'], kind: 'int', help: 'calls run at once (admission control)', defaultText: String(DEFAULT_ADMISSION.maxInFlight) },
   { key: 'maxQueued', flag: '--max-queued <n>', env: ['WARDEN_MAX_QUEUED'], kind: 'int', help: 'calls that may wait for a turn; past that they are refused RESOURCE_EXHAUSTED', defaultText: String(DEFAULT_ADMISSION.maxQueued) },
+  { key: 'maxInFlightPerTenant', flag: '--max-in-flight-per-tenant <n>', env: ['WARDEN_MAX_IN_FLIGHT_PER_TENANT'], kind: 'int', help: 'calls one tenant may run at once', defaultText: 'the --max-in-flight' },
+  { key: 'maxQueuedPerTenant', flag: '--max-queued-per-tenant <n>', env: ['WARDEN_MAX_QUEUED_PER_TENANT'], kind: 'int', help: 'calls one tenant may have waiting, so one tenant cannot fill the queue; turns go round the tenants', defaultText: 'half the --max-queued' },
   { key: 'cacheBytes', flag: '--cache-bytes <n>', env: ['WARDEN_CACHE_BYTES'], kind: 'int', help: 'memory for the in-process check cache shared by all requests (0: off)', defaultText: String(64 * 1024 * 1024) },
   { key: 'cacheRedis', flag: '--cache-redis <url>', env: ['WARDEN_CACHE_REDIS'], kind: 'string', help: 'Redis (redis://...) for the check cache shared by every worker and node', defaultText: 'none', secret: 'url' },
   { key: 'cacheRedisTtlMs', flag: '--cache-redis-ttl-ms <ms>', env: ['WARDEN_CACHE_REDIS_TTL_MS'], kind: 'int', help: 'how long a Redis cache entry lives', defaultText: 'twice the quantization window, at least 10000' },
@@ -198,6 +202,8 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
     graceMs: v('graceMs', 10_000),
     maxInFlight: Math.max(1, v('maxInFlight', DEFAULT_ADMISSION.maxInFlight)),
     maxQueued: v('maxQueued', DEFAULT_ADMISSION.maxQueued),
+    maxInFlightPerTenant: v<number | undefined>('maxInFlightPerTenant', undefined),
+    maxQueuedPerTenant: v<number | undefined>('maxQueuedPerTenant', undefined),
     cacheBytes: v('cacheBytes', 64 * 1024 * 1024),
     cacheRedis: v('cacheRedis', undefined),
     cacheRedisTtlMs: v('cacheRedisTtlMs', Math.max(10_000, 2 * quantizationMs)),

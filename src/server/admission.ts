@@ -4,6 +4,10 @@ import { WardenError } from '../errors/error-code.js';
 export interface AdmissionLimits {
   readonly maxInFlight: number;
   readonly maxQueued: number;
+  /** Calls one tenant may run at once (default: `maxInFlight`, no cap of its own). */
+  readonly maxInFlightPerTenant?: number;
+  /** Calls one tenant may have waiting (default: `maxQueued`; a full queue still makes room for another tenant). */
+  readonly maxQueuedPerTenant?: number;
 }
 
 /** The default admission limits. */
@@ -12,67 +16,162 @@ export const DEFAULT_ADMISSION: AdmissionLimits = Object.freeze({ maxInFlight: 6
 /** What a refused caller is told to wait before retrying (the `grpc-retry-pushback-ms` trailer). */
 export const RETRY_AFTER_MS = 100;
 
+interface Waiting {
+  readonly tenant: string;
+  readonly start: () => void;
+  readonly onAbort: () => void;
+  /** Refuses the waiting call (it is pushed out of a full queue). */
+  readonly refuse: (e: unknown) => void;
+}
+
 /**
- * Admission control: at most `maxInFlight` calls run at once and at most `maxQueued` wait, first
- * come first served. Past that a call is refused at once with RESOURCE_EXHAUSTED and retry
- * advice, so an overloaded server sheds load instead of making every caller wait; a waiting call
- * whose caller gives up (deadline, cancel) leaves the queue without running.
+ * Admission control, fair between tenants: at most `maxInFlight` calls run at once (at most
+ * `maxInFlightPerTenant` of one tenant) and at most `maxQueued` wait (at most
+ * `maxQueuedPerTenant` of one tenant). Past that a call is refused at once with
+ * RESOURCE_EXHAUSTED and retry advice, so an overloaded server sheds load instead of making every
+ * caller wait. Waiting calls queue per tenant and turns go round the tenants in order, first come
+ * first served within each: a tenant that floods the server waits behind its own calls, not in
+ * front of everyone else's. When the queue is full, a call of a tenant with fewer calls waiting
+ * takes the place of the newest waiting call of the tenant with the most (which is refused, as
+ * it would have been had it come last), so one tenant never fills the queue against the others
+ * while a server with one tenant still queues `maxQueued`. A waiting call whose caller gives up
+ * (deadline, cancel) leaves the queue without running.
  */
 export class Admission {
-  readonly #limits: AdmissionLimits;
+  readonly #maxInFlight: number;
+  readonly #maxQueued: number;
+  readonly #perTenantInFlight: number;
+  readonly #perTenantQueued: number;
   #inFlight = 0;
-  readonly #queue: { start: () => void; fail: (e: unknown) => void; signal: AbortSignal; onAbort: () => void }[] = [];
+  #queued = 0;
+  readonly #running = new Map<string, number>();
+  /** Waiting calls by tenant; the map's order is the round (a tenant served goes to the back). */
+  readonly #queues = new Map<string, Waiting[]>();
 
   constructor(limits: AdmissionLimits = DEFAULT_ADMISSION) {
-    this.#limits = limits;
+    this.#maxInFlight = limits.maxInFlight;
+    this.#maxQueued = limits.maxQueued;
+    this.#perTenantInFlight = Math.max(1, Math.min(limits.maxInFlightPerTenant ?? limits.maxInFlight, limits.maxInFlight));
+    this.#perTenantQueued = Math.max(1, limits.maxQueuedPerTenant ?? limits.maxQueued);
   }
 
   /** Calls running now, and waiting. */
   get load(): { inFlight: number; queued: number } {
-    return { inFlight: this.#inFlight, queued: this.#queue.length };
+    return { inFlight: this.#inFlight, queued: this.#queued };
   }
 
-  /** Waits for a turn; resolves with the release to call when the call ends. */
-  enter(signal: AbortSignal): Promise<() => void> {
+  /** Waits for a turn for a call of `tenant`; resolves with the release to call when the call ends. */
+  enter(signal: AbortSignal, tenant = ''): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.#inFlight < this.#limits.maxInFlight) {
-      this.#inFlight++;
-      return Promise.resolve(this.#release());
+    const running = this.#running.get(tenant) ?? 0;
+    if (this.#inFlight < this.#maxInFlight && running < this.#perTenantInFlight && !this.#queues.has(tenant)) {
+      this.#begin(tenant);
+      return Promise.resolve(this.#release(tenant));
     }
-    if (this.#queue.length >= this.#limits.maxQueued) {
+    const own = this.#queues.get(tenant)?.length ?? 0;
+    if (this.#queued >= this.#maxQueued && own < this.#perTenantQueued) this.#pushOut(tenant, own);
+    const full = this.#queued >= this.#maxQueued;
+    if (full || own >= this.#perTenantQueued) {
+      // Which limit refused it: the server's queue, or this tenant's own share of it.
+      const mine = !full;
       return Promise.reject(
-        new WardenError('RESOURCE_EXHAUSTED', `the server is at capacity (${this.#inFlight} calls running, ${this.#queue.length} waiting): retry after a short backoff`, {
-          retryAfterMs: RETRY_AFTER_MS,
-        }),
+        new WardenError(
+          'RESOURCE_EXHAUSTED',
+          mine
+            ? `this tenant has ${own} calls waiting, its most (and ${running} running): retry after a short backoff`
+            : `the server is at capacity (${this.#inFlight} calls running, ${this.#queued} waiting): retry after a short backoff`,
+          { retryAfterMs: RETRY_AFTER_MS },
+        ),
       );
     }
     return new Promise((resolve, reject) => {
-      const entry = {
-        signal,
+      const entry: Waiting = {
+        tenant,
+        refuse: (e) => {
+          signal.removeEventListener('abort', entry.onAbort);
+          reject(e);
+        },
         start: () => {
           signal.removeEventListener('abort', entry.onAbort);
-          this.#inFlight++;
-          resolve(this.#release());
+          this.#begin(tenant);
+          resolve(this.#release(tenant));
         },
-        fail: reject,
         onAbort: () => {
-          const i = this.#queue.indexOf(entry);
-          if (i >= 0) this.#queue.splice(i, 1);
+          const q = this.#queues.get(tenant);
+          const i = q?.indexOf(entry) ?? -1;
+          if (q && i >= 0) {
+            q.splice(i, 1);
+            this.#queued--;
+            if (!q.length) this.#queues.delete(tenant);
+          }
           reject(signal.reason);
         },
       };
       signal.addEventListener('abort', entry.onAbort, { once: true });
-      this.#queue.push(entry);
+      const q = this.#queues.get(tenant);
+      if (q) q.push(entry);
+      else this.#queues.set(tenant, [entry]);
+      this.#queued++;
     });
   }
 
-  #release(): () => void {
+  /**
+   * Makes room in a full queue for a call of `tenant` (which has `own` waiting): refuses the
+   * newest waiting call of the tenant with the most waiting, if that is more than `own + 1`.
+   */
+  #pushOut(tenant: string, own: number): void {
+    let victim: string | null = null;
+    let most = own + 1;
+    for (const [t, q] of this.#queues) {
+      if (t !== tenant && q.length > most) {
+        victim = t;
+        most = q.length;
+      }
+    }
+    if (victim === null) return;
+    const q = this.#queues.get(victim)!;
+    const entry = q.pop()!;
+    this.#queued--;
+    if (!q.length) this.#queues.delete(victim);
+    entry.refuse(
+      new WardenError('RESOURCE_EXHAUSTED', `the server is at capacity and this tenant has the most calls waiting (${most}): retry after a short backoff`, { retryAfterMs: RETRY_AFTER_MS }),
+    );
+  }
+
+  #begin(tenant: string): void {
+    this.#inFlight++;
+    this.#running.set(tenant, (this.#running.get(tenant) ?? 0) + 1);
+  }
+
+  #release(tenant: string): () => void {
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.#inFlight--;
-      this.#queue.shift()?.start();
+      const left = (this.#running.get(tenant) ?? 1) - 1;
+      if (left) this.#running.set(tenant, left);
+      else this.#running.delete(tenant);
+      this.#next();
     };
+  }
+
+  /** Gives free turns to waiting calls, going round the tenants that may run one more. */
+  #next(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#queued) {
+      let served = false;
+      for (const [tenant, q] of this.#queues) {
+        if ((this.#running.get(tenant) ?? 0) >= this.#perTenantInFlight) continue;
+        const entry = q.shift()!;
+        this.#queued--;
+        // Served: to the back of the round (or out of it when nothing else of it waits).
+        this.#queues.delete(tenant);
+        if (q.length) this.#queues.set(tenant, q);
+        entry.start();
+        served = true;
+        break;
+      }
+      if (!served) return;
+    }
   }
 }

@@ -130,15 +130,15 @@ export function unary<Req, Res>(
       // Who is asking comes first: an unauthenticated caller learns nothing of its message.
       const tenant = await authenticate(call, scope);
       obs.tenant(tenant.name);
-      return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }));
+      return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }), tenant.name);
     });
   };
 }
 
 /** Runs `fn` once admission control lets the call in (at once without it). */
-async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>, tenant = ''): Promise<T> {
   if (!admission) return fn();
-  const release = await admission.enter(signal);
+  const release = await admission.enter(signal, tenant);
   try {
     return await fn();
   } finally {
@@ -168,7 +168,7 @@ export function serverStream<Req, Res>(
       .run(async () => {
         const tenant = await authenticate(call, scope);
         obs.tenant(tenant.name);
-        await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }, send));
+        await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }, send), tenant.name);
       })
       .then(
         () => {
@@ -199,7 +199,7 @@ export function clientStream<Req, Res>(
     reply(obs, signal, done, callback, async () => {
       const tenant = await authenticate(call, scope);
       obs.tenant(tenant.name);
-      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal }));
+      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal }), tenant.name);
     });
   };
 }

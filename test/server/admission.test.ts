@@ -70,3 +70,53 @@ t.test('admission: turns are first come, first served, and a release lets the ne
   t.same(order, [3, 4]);
   t.same(a.load, { inFlight: 0, queued: 0 });
 });
+
+t.test('admission is fair between tenants: turns go round them, and one cannot fill the queue', async (t) => {
+  const a = new Admission({ maxInFlight: 2, maxQueued: 4 });
+  const signal = new AbortController().signal;
+  // Tenant noisy takes both turns and fills the whole queue (alone, it may).
+  const running = [await a.enter(signal, 'noisy'), await a.enter(signal, 'noisy')];
+  const order: string[] = [];
+  const waits: Promise<(() => void) | 'refused'>[] = [];
+  for (let i = 0; i < 4; i++) waits.push(a.enter(signal, 'noisy').then((r) => (order.push(`noisy${i}`), r), () => 'refused' as const));
+  await t.rejects(a.enter(signal, 'noisy'), { code: 'RESOURCE_EXHAUSTED', message: /at capacity/ }, 'the queue is full');
+  // Another tenant still gets in line (noisy's newest waiting call makes room), and is served at
+  // the next free turn, ahead of noisy's queue.
+  const quiet = a.enter(signal, 'quiet').then((r) => (order.push('quiet'), r));
+  t.equal(await waits[3], 'refused', "noisy's newest waiting call was refused to make room");
+  t.same(a.load, { inFlight: 2, queued: 4 });
+  running[0]!();
+  running[1]!();
+  const n0 = (await waits[0]) as () => void;
+  (await quiet)();
+  t.same(order, ['noisy0', 'quiet'], "turns go round the tenants: quiet's one call is served second, not after all of noisy's");
+  n0();
+  for (const w of waits.slice(1, 3)) ((await w) as () => void)();
+  t.same(order, ['noisy0', 'quiet', 'noisy1', 'noisy2']);
+  t.same(a.load, { inFlight: 0, queued: 0 });
+  const capped = new Admission({ maxInFlight: 1, maxQueued: 8, maxQueuedPerTenant: 1 });
+  const held = await capped.enter(signal, 'a');
+  const next = capped.enter(signal, 'a');
+  await t.rejects(capped.enter(signal, 'a'), { code: 'RESOURCE_EXHAUSTED', message: /this tenant has 1 calls waiting, its most/ }, '--max-queued-per-tenant');
+  held();
+  (await next)();
+});
+
+t.test('a tenant may run at most its own share at once; the others get the rest', async (t) => {
+  const a = new Admission({ maxInFlight: 3, maxQueued: 8, maxInFlightPerTenant: 2 });
+  const signal = new AbortController().signal;
+  const n1 = await a.enter(signal, 'noisy');
+  await a.enter(signal, 'noisy');
+  let third = false;
+  const n3 = a.enter(signal, 'noisy').then((r) => ((third = true), r));
+  await new Promise((r) => setTimeout(r, 10));
+  t.notOk(third, 'a third call of noisy waits though a turn is free');
+  const q = await a.enter(signal, 'quiet');
+  t.same(a.load, { inFlight: 3, queued: 1 }, 'quiet took the free turn at once');
+  q();
+  await new Promise((r) => setTimeout(r, 10));
+  t.notOk(third, 'still: noisy is at its share');
+  n1();
+  (await n3)();
+  t.ok(third);
+});
