@@ -68,6 +68,7 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
   t.same(checks.map((m) => m[1]).sort(), ['1', '2'], 'each worker\'s Check latency, labelled by worker');
   t.equal(checks.reduce((n, m) => n + Number(m[2]), 0), 8, 'together they count every Check');
   t.equal((metrics.match(/^# TYPE rpc_server_duration histogram$/gm) ?? []).length, 1, 'each family declared once');
+  t.match(metrics, /^warden_store_pool_connections\{worker="1",[^}]*pool="primary"[^}]*state="total"[^}]*\} \d+/m, 'PostgreSQL pool use, per worker');
   const ready = await fetch(`${ops}/readyz`);
   t.equal(ready.status, 200);
   t.match(await ready.json(), { status: 'ready', workers: [{ worker: 1, ready: true }, { worker: 2, ready: true }] });
