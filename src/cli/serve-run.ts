@@ -116,6 +116,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
         maxQueued: opts.maxQueued,
         ...(opts.maxInFlightPerTenant !== undefined ? { maxInFlightPerTenant: opts.maxInFlightPerTenant } : {}),
         ...(opts.maxQueuedPerTenant !== undefined ? { maxQueuedPerTenant: opts.maxQueuedPerTenant } : {}),
+        ...(opts.maxRatePerTenant ? { maxRatePerTenant: opts.maxRatePerTenant } : {}),
       },
       maxMessageBytes: opts.maxMessageBytes,
       ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),

@@ -26,6 +26,7 @@ export interface ServeConfig {
   readonly maxQueued: number;
   readonly maxInFlightPerTenant: number | undefined;
   readonly maxQueuedPerTenant: number | undefined;
+  readonly maxRatePerTenant: number;
   readonly cacheBytes: number;
   readonly cacheRedis: string | undefined;
   readonly cacheRedisTtlMs: number;
@@ -84,6 +85,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'maxQueued', flag: '--max-queued <n>', env: ['WARDEN_MAX_QUEUED'], kind: 'int', help: 'calls that may wait for a turn; past that they are refused RESOURCE_EXHAUSTED', defaultText: String(DEFAULT_ADMISSION.maxQueued) },
   { key: 'maxInFlightPerTenant', flag: '--max-in-flight-per-tenant <n>', env: ['WARDEN_MAX_IN_FLIGHT_PER_TENANT'], kind: 'int', help: 'calls one tenant may run at once', defaultText: 'the --max-in-flight' },
   { key: 'maxQueuedPerTenant', flag: '--max-queued-per-tenant <n>', env: ['WARDEN_MAX_QUEUED_PER_TENANT'], kind: 'int', help: 'calls one tenant may have waiting, so one tenant cannot fill the queue; turns go round the tenants', defaultText: 'half the --max-queued' },
+  { key: 'maxRatePerTenant', flag: '--max-rate-per-tenant <n>', env: ['WARDEN_MAX_RATE_PER_TENANT'], kind: 'int', help: 'calls a second one tenant may make, with a burst of a second\'s worth (0: no limit); past it RESOURCE_EXHAUSTED with the time to retry', defaultText: '0' },
   { key: 'cacheBytes', flag: '--cache-bytes <n>', env: ['WARDEN_CACHE_BYTES'], kind: 'int', help: 'memory for the in-process check cache shared by all requests (0: off)', defaultText: String(64 * 1024 * 1024) },
   { key: 'cacheRedis', flag: '--cache-redis <url>', env: ['WARDEN_CACHE_REDIS'], kind: 'string', help: 'Redis (redis://...) for the check cache shared by every worker and node', defaultText: 'none', secret: 'url' },
   { key: 'cacheRedisTtlMs', flag: '--cache-redis-ttl-ms <ms>', env: ['WARDEN_CACHE_REDIS_TTL_MS'], kind: 'int', help: 'how long a Redis cache entry lives', defaultText: 'twice the quantization window, at least 10000' },
@@ -204,6 +206,7 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
     maxQueued: v('maxQueued', DEFAULT_ADMISSION.maxQueued),
     maxInFlightPerTenant: v<number | undefined>('maxInFlightPerTenant', undefined),
     maxQueuedPerTenant: v<number | undefined>('maxQueuedPerTenant', undefined),
+    maxRatePerTenant: v('maxRatePerTenant', 0),
     cacheBytes: v('cacheBytes', 64 * 1024 * 1024),
     cacheRedis: v('cacheRedis', undefined),
     cacheRedisTtlMs: v('cacheRedisTtlMs', Math.max(10_000, 2 * quantizationMs)),

@@ -1,4 +1,5 @@
 import { WardenError } from '../errors/error-code.js';
+import { TenantRateLimit } from './rate-limit.js';
 
 /** How many calls a server runs at once, and how many may wait for a turn. */
 export interface AdmissionLimits {
@@ -8,6 +9,8 @@ export interface AdmissionLimits {
   readonly maxInFlightPerTenant?: number;
   /** Calls one tenant may have waiting (default: `maxQueued`; a full queue still makes room for another tenant). */
   readonly maxQueuedPerTenant?: number;
+  /** Calls a second one tenant may make (0 or absent: no limit); a burst of a second's worth. */
+  readonly maxRatePerTenant?: number;
 }
 
 /** The default admission limits. */
@@ -47,8 +50,11 @@ export class Admission {
   readonly #running = new Map<string, number>();
   /** Waiting calls by tenant; the map's order is the round (a tenant served goes to the back). */
   readonly #queues = new Map<string, Waiting[]>();
+  /** The per-tenant request rate, checked before a call takes its turn (null: none). */
+  readonly rateLimit: TenantRateLimit | null;
 
   constructor(limits: AdmissionLimits = DEFAULT_ADMISSION) {
+    this.rateLimit = limits.maxRatePerTenant ? new TenantRateLimit(limits.maxRatePerTenant) : null;
     this.#maxInFlight = limits.maxInFlight;
     this.#maxQueued = limits.maxQueued;
     this.#perTenantInFlight = Math.max(1, Math.min(limits.maxInFlightPerTenant ?? limits.maxInFlight, limits.maxInFlight));

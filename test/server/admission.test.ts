@@ -1,6 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import t from 'tap';
 import { Admission } from '../../src/server/admission.js';
+import { keyAuthenticate } from '../../src/server/auth.js';
+import { TenantRateLimit } from '../../src/server/rate-limit.js';
+import { createKey } from '../../src/store/access.js';
 import { insecureAuthenticate, startServer } from '../../src/server/server.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import type { MemoryStore } from '../../src/store/memory/memory-store.js';
@@ -119,4 +122,49 @@ t.test('a tenant may run at most its own share at once; the others get the rest'
   n1();
   (await n3)();
   t.ok(third);
+});
+
+t.test('a request rate per tenant: a token bucket, refusals say when to retry', async (t) => {
+  let now = 1_000_000;
+  const limit = new TenantRateLimit(2, { now: () => now });
+  limit.take('a');
+  limit.take('a');
+  t.throws(() => limit.take('a'), { code: 'RESOURCE_EXHAUSTED', retryAfterMs: 500, message: /over its request rate \(2 calls a second\): retry in 500 ms/ });
+  limit.take('b');
+  t.pass('another tenant is not limited by the first');
+  now += 500;
+  limit.take('a');
+  t.pass('a token comes back after 1/rate seconds');
+  t.throws(() => limit.take('a'), { code: 'RESOURCE_EXHAUSTED' });
+  now += 10_000;
+  limit.take('a');
+  limit.take('a');
+  t.throws(() => limit.take('a'), { code: 'RESOURCE_EXHAUSTED' }, 'the burst is one second\'s worth, however long it was idle');
+});
+
+t.test('--max-rate-per-tenant through the server: one tenant refused, the other served', async (t) => {
+  const ds = await openDatastore('memory');
+  await ds.migrate();
+  await ds.access.createTenant('noisy');
+  await ds.access.createTenant('quiet');
+  const server = await startServer({ datastore: ds, authenticate: keyAuthenticate(ds.access), log: () => {}, admission: { maxInFlight: 8, maxQueued: 8, maxRatePerTenant: 2 } }, '127.0.0.1:0');
+  const noisy = apiClient(`127.0.0.1:${server.port}`, (await createKey(ds.access, 'noisy', ['schema', 'read'])).token);
+  const quiet = apiClient(`127.0.0.1:${server.port}`, (await createKey(ds.access, 'quiet', ['schema', 'read'])).token);
+  t.teardown(async () => {
+    noisy.close();
+    quiet.close();
+    await server.shutdown(500);
+  });
+  const schema = 'definition user {}';
+  await noisy.schema.WriteSchema({ schema });
+  await noisy.schema.WriteSchema({ schema });
+  const refused = await noisy.schema.WriteSchema({ schema }).then(
+    () => null,
+    (e: { code: number; details: string; metadata: { get(k: string): unknown[] } }) => e,
+  );
+  t.equal(refused?.code, status.RESOURCE_EXHAUSTED, 'the third call in a second is refused');
+  t.match(refused!.details, /over its request rate/);
+  t.ok(Number(refused!.metadata.get('grpc-retry-pushback-ms')[0]) > 0, 'with the time to retry');
+  await quiet.schema.WriteSchema({ schema });
+  t.pass('the other tenant is served');
 });
