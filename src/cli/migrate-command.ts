@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { datastoreConfig } from '../config/datastore-config.js';
+import { datastoreConfig, redactUrl } from '../config/datastore-config.js';
 
 /** Registers `warden migrate`: applies the datastore's schema migrations. */
 export function registerMigrate(program: Command): void {
@@ -16,15 +16,10 @@ export function registerMigrate(program: Command): void {
       try {
         await ds.migrate();
         await ds.assertMigrated();
-        const datastore = redact(config.datastore);
+        const datastore = redactUrl(config.datastore);
         process.stdout.write(opts.json ? `${JSON.stringify({ migrated: true, datastore, id: ds.id })}\n` : `migrated ${datastore} (datastore ${ds.id})\n`);
       } finally {
         await ds.close();
       }
     });
-}
-
-/** A datastore spec without its password, for printing. */
-export function redact(spec: string): string {
-  return spec.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@');
 }

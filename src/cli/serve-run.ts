@@ -9,7 +9,8 @@ import { answerOpsQuestions, askWorkers, mergeMetricsTexts, reportServing, super
 import { DEFAULT_TENANT } from '../store/datastore.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import { openDatastore } from '../store/open-datastore.js';
-import { redactUrl, type ServeConfig } from '../config/serve-config.js';
+import { redactUrl } from '../config/datastore-config.js';
+import type { ServeConfig } from '../config/serve-config.js';
 import { startOpsServer, type OpsServer, type OpsSources } from '../server/ops-server.js';
 import type { ReadinessState } from '../server/readiness.js';
 import { createLogger } from '../telemetry/logger.js';

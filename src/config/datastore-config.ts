@@ -14,3 +14,8 @@ export function datastoreConfig(flags: { datastore?: string; readReplica?: strin
     readReplicaUrl: flags.readReplica ?? env['WARDEN_READ_REPLICA_URL'] ?? undefined,
   });
 }
+
+/** A datastore spec or URL without its password, for printing (in the userinfo or a `password=` parameter). */
+export function redactUrl(spec: string): string {
+  return spec.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@').replace(/([?&]password=)[^&]*/i, '$1***');
+}

@@ -3,7 +3,7 @@ import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
 import { DEFAULT_ADMISSION } from '../server/admission.js';
 import { DEFAULT_GC_WINDOW_MS } from '../store/datastore.js';
 import { DEFAULT_LOCK_LIMITS } from '../store/lock-limits.js';
-import { DEFAULT_DATASTORE } from './datastore-config.js';
+import { DEFAULT_DATASTORE, redactUrl } from './datastore-config.js';
 
 /** The levels `--log-level` takes, most verbose first (pino's names). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -225,11 +225,6 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
     serviceName: v('serviceName', 'warden'),
   };
   return { config: Object.freeze(config), sources: Object.freeze(sources) };
-}
-
-/** A URL without its password, for printing. */
-export function redactUrl(spec: string): string {
-  return spec.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@').replace(/([?&]password=)[^&]*/i, '$1***');
 }
 
 /** The effective config as `--print-config` shows it: every setting's value and source, secrets redacted. */
