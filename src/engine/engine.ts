@@ -130,6 +130,17 @@ export class Engine {
     };
   }
 
+  /**
+   * A whole check's answer from the in-process cache, counted as a hit, when it holds one computed
+   * with no more depth than this engine allows (so a cached answer never hides a depth limit).
+   */
+  #cached(key: string): Condition | undefined {
+    const hit = this.#lru?.get(key);
+    if (!hit || hit.depthLeft > this.limits.maxDepth) return undefined;
+    this.#lru!.stats.hits++;
+    return hit.condition;
+  }
+
   #caveats(schema: TypeSystem): CaveatEvaluator {
     let ev = this.#evaluators.get(schema);
     if (!ev) this.#evaluators.set(schema, (ev = this.#makeEvaluator(schema)));
@@ -201,15 +212,12 @@ export class Engine {
     // The whole check's cache key, when it may be cached (a named snapshot, no contextual relationships).
     const key = this.#tiers.length && prepared.cacheKey ? checkCacheKey(prepared.cacheKey, req.resource.type, req.resource.id, req.permission, req.subject) : null;
     // A check the in-process cache holds is answered here, before any request machinery is built.
-    if (key !== null && this.#lru) {
-      const hit = this.#lru.get(key);
-      if (hit && hit.depthLeft <= this.limits.maxDepth) {
-        this.#lru.stats.hits++;
-        // (The cache holds no answer that read an expiring relationship.)
-        const decision = decide(hit.condition, this.#caveats(prepared.schema), req.context ?? {});
-        this.#observer?.checked(decision, CACHED);
-        return { condition: hit.condition, metadata: CACHED, expiresAt: null, decision };
-      }
+    const hit = key !== null ? this.#cached(key) : undefined;
+    if (hit) {
+      // (The cache holds no answer that read an expiring relationship.)
+      const decision = decide(hit, this.#caveats(prepared.schema), req.context ?? {});
+      this.#observer?.checked(decision, CACHED);
+      return { condition: hit, metadata: CACHED, expiresAt: null, decision };
     }
     const compute = async (): Promise<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }> => {
       const scope = this.#scope(prepared);
@@ -253,10 +261,9 @@ export class Engine {
     const cached = new Map<string, Condition>();
     if (this.#lru && snap.cacheKey) {
       for (const id of ids) {
-        const hit = this.#lru.get(checkCacheKey(snap.cacheKey, req.resourceType, id, req.permission, req.subject));
-        if (hit && hit.depthLeft <= this.limits.maxDepth) cached.set(id, hit.condition);
+        const hit = this.#cached(checkCacheKey(snap.cacheKey, req.resourceType, id, req.permission, req.subject));
+        if (hit) cached.set(id, hit);
       }
-      this.#lru.stats.hits += cached.size;
       if (cached.size) ids = ids.filter((id) => !cached.has(id));
       if (!ids.length) return cached;
     }
