@@ -1,5 +1,5 @@
 import { invalidArgument, WardenError } from '../errors/error-code.js';
-import { createKey, validateScopes, validateTenantName, type AccessStore, type ApiKeyInfo } from '../store/access.js';
+import { createKey, rotateKey, validateScopes, validateTenantName, type AccessStore, type ApiKeyInfo } from '../store/access.js';
 
 const toMessage = (k: ApiKeyInfo) => ({
   id: k.id,
@@ -45,13 +45,9 @@ export function keyService(access: AccessStore) {
       keyId(req.id);
       const grace = seconds(req.grace_seconds, 'grace_seconds');
       const lifetime = seconds(req.expires_in_seconds, 'expires_in_seconds');
-      const old = await access.findKey(req.id);
-      if (!old || old.info.revokedAt || (old.info.expiresAt && old.info.expiresAt.getTime() <= Date.now())) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
-      const { info, token } = await createKey(access, old.info.tenant, old.info.scopes, old.info.description, lifetime ? new Date(Date.now() + lifetime) : null);
-      // The new key exists before the old one is given its end: a failure between leaves both working, never neither.
-      await access.expireKey(req.id, new Date(Date.now() + grace));
-      const replaced = await access.findKey(req.id);
-      return { key: toMessage(info), secret: token, replaced: replaced ? toMessage(replaced.info) : null };
+      const rotated = await rotateKey(access, req.id, grace, lifetime);
+      if (!rotated) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
+      return { key: toMessage(rotated.info), secret: rotated.token, replaced: toMessage(rotated.replaced) };
     },
     async ListKeys(req: { tenant: string }) {
       if (req.tenant) validateTenantName(req.tenant, 'tenant');

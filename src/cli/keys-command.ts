@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from './connection.js';
 import { datastoreConfig } from '../config/datastore-config.js';
-import { createKey, KEY_SCOPES } from '../store/access.js';
+import { createKey, KEY_SCOPES, rotateKey } from '../store/access.js';
 import type { Datastore } from '../store/datastore.js';
 
 /**
@@ -170,11 +170,9 @@ export function registerKeys(program: Command): void {
       return;
     }
     await withDatastore(opts.datastore, async (ds) => {
-      const old = await ds.access.findKey(id);
-      if (!old || old.info.revokedAt || (old.info.expiresAt && old.info.expiresAt.getTime() <= Date.now())) throw new UsageError(`no live key \`${id}\`: see \`warden keys list\``);
-      const { info, token } = await createKey(ds.access, old.info.tenant, old.info.scopes, old.info.description, lifetime ? new Date(Date.now() + lifetime * 1000) : null);
-      await ds.access.expireKey(id, new Date(Date.now() + grace * 1000));
-      print(info, token, iso((await ds.access.findKey(id))?.info.expiresAt ?? null));
+      const rotated = await rotateKey(ds.access, id, grace * 1000, lifetime * 1000);
+      if (!rotated) throw new UsageError(`no live key \`${id}\`: see \`warden keys list\``);
+      print(rotated.info, rotated.token, iso(rotated.replaced.expiresAt));
     });
   });
 }

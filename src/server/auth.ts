@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WardenError } from '../errors/error-code.js';
 import type { Tenants } from '../api/tenant-state.js';
-import { verifyKey, type AccessStore, type ApiKeyInfo } from '../store/access.js';
+import { isLiveKey, verifyKey, type AccessStore, type ApiKeyInfo } from '../store/access.js';
 import type { Authenticate } from './call.js';
 
 /**
@@ -42,7 +42,7 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
         cache.set(token, hit);
       }
     }
-    if (!hit.info || (hit.info.expiresAt && hit.info.expiresAt.getTime() <= now)) throw new WardenError('UNAUTHENTICATED', 'the API key is not valid: unknown, revoked, expired or malformed');
+    if (!hit.info || !isLiveKey(hit.info, now)) throw new WardenError('UNAUTHENTICATED', 'the API key is not valid: unknown, revoked, expired or malformed');
     const id = hit.info.id;
     if ((touched.get(id) ?? 0) + touchEveryMs <= now) {
       touched.set(id, now);

@@ -106,12 +106,30 @@ export async function createKey(access: AccessStore, tenant: string, scopes: rea
   return { info, token };
 }
 
+/** True while a key works: not revoked, and not past its expiry at `now` (ms). */
+export function isLiveKey(info: ApiKeyInfo, now = Date.now()): boolean {
+  return !info.revokedAt && !(info.expiresAt && info.expiresAt.getTime() <= now);
+}
+
+/**
+ * Replaces a live key: a new key with the same tenant, scopes and description (expiring after
+ * `lifetimeMs`, 0: never), then the old one set to expire after `graceMs` (never later than it
+ * would have). The new key exists before the old one is given its end, so a failure between leaves
+ * both working, never neither. Null when there is no live key `id`.
+ */
+export async function rotateKey(access: AccessStore, id: string, graceMs: number, lifetimeMs: number): Promise<{ info: ApiKeyInfo; token: string; replaced: ApiKeyInfo } | null> {
+  const old = await access.findKey(id);
+  if (!old || !isLiveKey(old.info)) return null;
+  const made = await createKey(access, old.info.tenant, old.info.scopes, old.info.description, lifetimeMs ? new Date(Date.now() + lifetimeMs) : null);
+  await access.expireKey(id, new Date(Date.now() + graceMs));
+  return { ...made, replaced: (await access.findKey(id))?.info ?? old.info };
+}
+
 /** The key a token stands for, if it is a live one. */
 export async function verifyKey(access: AccessStore, token: string): Promise<ApiKeyInfo | null> {
   const parsed = parseKey(token);
   if (!parsed) return null;
   const found = await access.findKey(parsed.id);
-  if (!found || found.info.revokedAt || !secretMatches(parsed.secret, found.hash)) return null;
-  if (found.info.expiresAt && found.info.expiresAt.getTime() <= Date.now()) return null;
+  if (!found || !isLiveKey(found.info) || !secretMatches(parsed.secret, found.hash)) return null;
   return found.info;
 }
