@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { profilesPath } from './profiles.js';
+import { profilesPath, writePrivateFile } from './profiles.js';
 
 /** How many connections' last writes are kept (the oldest are dropped). */
 const KEEP = 50;
@@ -42,9 +42,7 @@ export function rememberWrite(conn: { endpoint: string; token?: string | undefin
     const kept = Object.entries(entries)
       .sort((a, b) => (a[1].at < b[1].at ? 1 : -1))
       .slice(0, KEEP);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, `${JSON.stringify(Object.fromEntries(kept), null, 2)}\n`, { mode: 0o600 });
-    chmodSync(path, 0o600);
+    writePrivateFile(path, `${JSON.stringify(Object.fromEntries(kept), null, 2)}\n`);
   } catch {
     // Remembering is a convenience: a read-only config directory costs only freshness.
   }

@@ -35,7 +35,15 @@ export function loadProfiles(path = profilesPath()): Profiles {
 
 /** Writes the profiles file, readable by its owner only (it holds API keys). */
 export function saveProfiles(p: Profiles, path = profilesPath()): void {
+  writePrivateFile(path, `${JSON.stringify(p, null, 2)}\n`);
+}
+
+/**
+ * Writes a file only its owner may read (mode 0600, its directory made 0700 if new). The mode of
+ * a file that was already there is narrowed too: writeFile's mode applies to new files only.
+ */
+export function writePrivateFile(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, `${JSON.stringify(p, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(path, text, { mode: 0o600 });
   chmodSync(path, 0o600);
 }

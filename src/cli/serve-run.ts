@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RedisCheckCache } from '../cache/redis-check-cache.js';
 import { Engine } from '../engine/engine.js';
@@ -10,6 +10,7 @@ import { DEFAULT_TENANT } from '../store/datastore.js';
 import { createKey, KEY_SCOPES } from '../store/access.js';
 import { openDatastore } from '../store/open-datastore.js';
 import { redactUrl } from '../config/datastore-config.js';
+import { writePrivateFile } from './profiles.js';
 import type { ServeConfig } from '../config/serve-config.js';
 import { startOpsServer, type OpsServer, type OpsSources } from '../server/ops-server.js';
 import type { ReadinessState } from '../server/readiness.js';
@@ -65,11 +66,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
       // A key never goes into the log: it is written where only this user can read it (the data
       // directory), or, with nothing on disk (memory), to standard output, once.
       const where = firstKeyFile(config.datastore);
-      if (where) {
-        writeFileSync(where, `${token}\n`, { mode: 0o600 });
-        // (The mode applies to a new file only: one left from an earlier first key is narrowed too.)
-        chmodSync(where, 0o600);
-      }
+      if (where) writePrivateFile(where, `${token}\n`);
       else process.stdout.write(`${token}\n`);
       log('warn', `created the first API key, for the default tenant with every scope; ${where ? `it is in ${where} (readable by this user only)` : 'it was printed once on standard output'}: use it, then make narrower keys`, {
         keyFile: where,
