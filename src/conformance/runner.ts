@@ -159,15 +159,12 @@ function expectedFromTree(tree: ExpandNode): string[] {
   walk(tree);
   const out: string[] = [];
   for (const type of [...types].sort()) {
-    const set = expandSubjects(tree, type, ELLIPSIS);
-    const mark = (c: { op: string }): string => (c.op === 'true' ? '' : '[...]');
-    const is = (id: string): string => {
-      const r = reasons.get(`${type}:${id}`);
-      return r ? ` is ${[...r].sort().join('/')}` : '';
-    };
-    const excluded = [...set.members].filter(([, c]) => c.op === 'false').map(([id]) => `${type}:${id}`).sort();
-    if (set.wildcard.op !== 'false') out.push(`[${type}:*${mark(set.wildcard)}${excluded.length ? ` - {${excluded.join(', ')}}` : ''}]${is(WILDCARD_ID)}`);
-    for (const [id, c] of set.members) if (c.op !== 'false') out.push(`[${type}:${id}${mark(c)}]${is(id)}`);
+    out.push(
+      ...subjectSetLines(type, ELLIPSIS, expandSubjects(tree, type, ELLIPSIS), (id) => {
+        const r = reasons.get(`${type}:${id}`);
+        return r ? ` is ${[...r].sort().join('/')}` : '';
+      }),
+    );
   }
   return out.sort();
 }
@@ -187,18 +184,22 @@ function describeExpected(
   const shapes = new Map<string, { type: string; relation: string }>();
   for (const e of expected) shapes.set(`${e.subject.type}#${e.subject.relation}`, { type: e.subject.type, relation: e.subject.relation });
   const out: string[] = [];
-  for (const { type, relation } of shapes.values()) {
-    const set = subjectsOf(type, relation);
-    const mark = (c: { op: string }): string => (c.op === 'true' ? '' : '[...]');
-    const excluded = [...set.members].filter(([, c]) => c.op === 'false').map(([id]) => `${type}:${id}`).sort();
-    if (set.wildcard.op !== 'false') {
-      out.push(`[${type}:*${mark(set.wildcard)}${excluded.length ? ` - {${excluded.join(', ')}}` : ''}]`);
-    }
-    for (const [id, c] of set.members) {
-      if (c.op !== 'false') out.push(`[${subjectKey({ type, id, relation })}${mark(c)}]`);
-    }
-  }
+  for (const { type, relation } of shapes.values()) out.push(...subjectSetLines(type, relation, subjectsOf(type, relation)));
   return out.sort();
+}
+
+/**
+ * A subject set in the notation of `validation` entries: the wildcard with its exclusions
+ * (`[user:* - {user:x}]`), then each member, `[...]` marking a caveated one; `is` adds what
+ * follows each (` is <doc:1#viewer>`).
+ */
+function subjectSetLines(type: string, relation: string, set: SubjectSet, is: (id: string) => string = () => ''): string[] {
+  const out: string[] = [];
+  const mark = (c: { op: string }): string => (c.op === 'true' ? '' : '[...]');
+  const excluded = [...set.members].filter(([, c]) => c.op === 'false').map(([id]) => `${type}:${id}`).sort();
+  if (set.wildcard.op !== 'false') out.push(`[${type}:*${mark(set.wildcard)}${excluded.length ? ` - {${excluded.join(', ')}}` : ''}]${is(WILDCARD_ID)}`);
+  for (const [id, c] of set.members) if (c.op !== 'false') out.push(`[${subjectKey({ type, id, relation })}${mark(c)}]${is(id)}`);
+  return out;
 }
 
 /**
