@@ -51,10 +51,10 @@ export class Admission {
   /** Waiting calls by tenant; the map's order is the round (a tenant served goes to the back). */
   readonly #queues = new Map<string, Waiting[]>();
   /** The per-tenant request rate, checked before a call takes its turn (null: none). */
-  readonly rateLimit: TenantRateLimit | null;
+  readonly #rate: TenantRateLimit | null;
 
   constructor(limits: AdmissionLimits = DEFAULT_ADMISSION) {
-    this.rateLimit = limits.maxRatePerTenant ? new TenantRateLimit(limits.maxRatePerTenant) : null;
+    this.#rate = limits.maxRatePerTenant ? new TenantRateLimit(limits.maxRatePerTenant) : null;
     this.#maxInFlight = limits.maxInFlight;
     this.#maxQueued = limits.maxQueued;
     this.#perTenantInFlight = Math.max(1, Math.min(limits.maxInFlightPerTenant ?? limits.maxInFlight, limits.maxInFlight));
@@ -66,9 +66,14 @@ export class Admission {
     return { inFlight: this.#inFlight, queued: this.#queued };
   }
 
-  /** Waits for a turn for a call of `tenant`; resolves with the release to call when the call ends. */
+  /** Waits for a turn for a call of `tenant` (refused at once past its request rate); resolves with the release to call when the call ends. */
   enter(signal: AbortSignal, tenant = ''): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    try {
+      this.#rate?.take(tenant);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const running = this.#running.get(tenant) ?? 0;
     if (this.#inFlight < this.#maxInFlight && running < this.#perTenantInFlight && !this.#queues.has(tenant)) {
       this.#begin(tenant);

@@ -138,7 +138,6 @@ export function unary<Req, Res>(
 /** Runs `fn` once admission control lets the call in (at once without it). */
 async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>, tenant = ''): Promise<T> {
   if (!admission) return fn();
-  admission.rateLimit?.take(tenant);
   const release = await admission.enter(signal, tenant);
   try {
     return await fn();
