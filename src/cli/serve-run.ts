@@ -21,7 +21,6 @@ import { Telemetry } from '../telemetry/telemetry.js';
 export async function runServe(config: ServeConfig): Promise<void> {
   const logger = createLogger(config);
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void => logger[level](fields, msg);
-  const opts = config;
   const embedded = config.datastore.startsWith('pglite:') || config.datastore === 'memory';
   let workers = config.workers;
   if (embedded && workers > 1) {
@@ -29,7 +28,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     workers = 1;
   }
   if (workers > 1 && cluster.isPrimary) {
-    log('info', 'starting workers', { workers, pgPoolSize: opts.pgPoolSize, maxConnections: workers * opts.pgPoolSize });
+    log('info', 'starting workers', { workers, pgPoolSize: config.pgPoolSize, maxConnections: workers * config.pgPoolSize });
     // The primary serves the ops endpoint for all of them: metrics merged, ready when every worker is.
     const ops = config.metricsAddress ? await startOpsServer(config.metricsAddress, workersOps(workers)) : null;
     if (ops) log('info', 'ops endpoint serving', { address: `${config.metricsAddress!.replace(/:\d+$/, '')}:${ops.port}`, paths: ['/metrics', '/healthz', '/readyz'] });
@@ -41,8 +40,8 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const slot = workerSlot();
   const ds = await openDatastore(config.datastore, {
     ...(config.readReplica ? { readReplicaUrl: config.readReplica } : {}),
-    locks: { maxLockMs: opts.maxLockMs, lockWaitMs: opts.lockWaitMs },
-    poolSize: opts.pgPoolSize,
+    locks: { maxLockMs: config.maxLockMs, lockWaitMs: config.lockWaitMs },
+    poolSize: config.pgPoolSize,
   });
   try {
     // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
@@ -56,8 +55,8 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const speaks = slot === null || slot === 1;
   if (!speaks) {
     // Worker 1 gave the warnings below.
-  } else if (opts.testing) log('warn', 'TESTING MODE (--testing): in memory, every bearer token is a new empty tenant of its own, no keys; nothing is kept, and anyone who reaches this address can write');
-  else if (opts.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
+  } else if (config.testing) log('warn', 'TESTING MODE (--testing): in memory, every bearer token is a new empty tenant of its own, no keys; nothing is kept, and anyone who reaches this address can write');
+  else if (config.insecureNoAuth) log('warn', 'AUTHENTICATION IS OFF (--insecure-no-auth): every caller acts for the default tenant with every scope');
   else if (!(await ds.access.listKeys()).some((k) => !k.revokedAt)) {
     if (embedded) {
       // No other process can open an embedded store while it serves, so the first key is made here.
@@ -79,19 +78,19 @@ export async function runServe(config: ServeConfig): Promise<void> {
     }
   }
   let redis: RedisCheckCache | null = null;
-  if (opts.cacheRedis) {
+  if (config.cacheRedis) {
     // Loaded only when asked for: every other `warden` command starts without it.
     const { RedisCheckCache } = await import('../cache/redis-check-cache.js');
-    redis = new RedisCheckCache(opts.cacheRedis, {
-      ttlMs: opts.cacheRedisTtlMs,
-      timeoutMs: opts.cacheRedisTimeoutMs,
+    redis = new RedisCheckCache(config.cacheRedis, {
+      ttlMs: config.cacheRedisTtlMs,
+      timeoutMs: config.cacheRedisTimeoutMs,
       onStateChange: (state, reason) =>
         state === 'open'
           ? log('warn', 'the Redis check cache is out of use: answering from the store until it answers again', { reason })
           : log('info', 'the Redis check cache is back in use'),
     });
     const up = await redis.ready();
-    log(up ? 'info' : 'warn', up ? 'the Redis check cache is connected' : 'the Redis check cache is not reachable yet: serving without it, retrying in the background', { redis: redactUrl(opts.cacheRedis) });
+    log(up ? 'info' : 'warn', up ? 'the Redis check cache is connected' : 'the Redis check cache is not reachable yet: serving without it, retrying in the background', { redis: redactUrl(config.cacheRedis) });
   }
   const telemetry = await Telemetry.start({
     logger,
@@ -106,25 +105,25 @@ export async function runServe(config: ServeConfig): Promise<void> {
       datastore: ds,
       telemetry,
       ...(redis ? { redisState: () => redis.state } : {}),
-      engine: new Engine({ limits: { maxDepth: opts.maxDepth }, cacheBytes: opts.cacheBytes, ...(redis ? { sharedCache: redis } : {}), observer: telemetry.engineObserver() }),
-      authenticate: opts.testing ? testingAuthenticate(ds.access) : opts.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
-      quantizationMs: opts.quantizationMs,
+      engine: new Engine({ limits: { maxDepth: config.maxDepth }, cacheBytes: config.cacheBytes, ...(redis ? { sharedCache: redis } : {}), observer: telemetry.engineObserver() }),
+      authenticate: config.testing ? testingAuthenticate(ds.access) : config.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),
+      quantizationMs: config.quantizationMs,
       admission: {
-        maxInFlight: Math.max(1, opts.maxInFlight),
-        maxQueued: opts.maxQueued,
-        ...(opts.maxInFlightPerTenant !== undefined ? { maxInFlightPerTenant: opts.maxInFlightPerTenant } : {}),
-        ...(opts.maxQueuedPerTenant !== undefined ? { maxQueuedPerTenant: opts.maxQueuedPerTenant } : {}),
-        ...(opts.maxRatePerTenant ? { maxRatePerTenant: opts.maxRatePerTenant } : {}),
+        maxInFlight: Math.max(1, config.maxInFlight),
+        maxQueued: config.maxQueued,
+        ...(config.maxInFlightPerTenant !== undefined ? { maxInFlightPerTenant: config.maxInFlightPerTenant } : {}),
+        ...(config.maxQueuedPerTenant !== undefined ? { maxQueuedPerTenant: config.maxQueuedPerTenant } : {}),
+        ...(config.maxRatePerTenant ? { maxRatePerTenant: config.maxRatePerTenant } : {}),
       },
-      maxMessageBytes: opts.maxMessageBytes,
-      ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } } : {}),
+      maxMessageBytes: config.maxMessageBytes,
+      ...(config.tlsCert && config.tlsKey ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } } : {}),
       log: (e, method, requestId) => log('error', 'internal error', { requestId, method, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) }),
     },
-    opts.address,
+    config.address,
   );
-  const host = opts.address.replace(/:\d+$/, '');
+  const host = config.address.replace(/:\d+$/, '');
   const address = `${host}:${server.port}`;
-  log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redactUrl(config.datastore), tls: !!opts.tlsCert, auth: opts.testing ? 'testing' : opts.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redactUrl(config.datastore), tls: !!config.tlsCert, auth: config.testing ? 'testing' : config.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
   // One process serves the ops endpoint: this one alone, or the primary for its workers.
   let ops: OpsServer | null = null;
   if (slot === null && config.metricsAddress) {
@@ -134,9 +133,9 @@ export async function runServe(config: ServeConfig): Promise<void> {
   answerOpsQuestions({ metrics: telemetry.metricsText, readiness: () => server.readiness.state });
   reportServing(address);
   // Garbage collection is the work of one process.
-  const gc = opts.gcIntervalMs && (slot === null || slot === 1)
+  const gc = config.gcIntervalMs && (slot === null || slot === 1)
     ? setInterval(() => {
-        ds.gc({ windowMs: opts.gcWindowMs }).then(
+        ds.gc({ windowMs: config.gcWindowMs }).then(
           (r) => {
             telemetry.metrics.gcRuns.add(1, { outcome: 'ok' });
             telemetry.metrics.gcRemoved.add(r.removed);
@@ -147,7 +146,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
             log('warn', 'garbage collection failed', { error: e instanceof Error ? e.message : String(e) });
           },
         );
-      }, opts.gcIntervalMs)
+      }, config.gcIntervalMs)
     : null;
   gc?.unref();
   await new Promise<void>((resolve) => {
@@ -155,10 +154,10 @@ export async function runServe(config: ServeConfig): Promise<void> {
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      log('info', 'shutting down', { signal, graceMs: opts.graceMs });
+      log('info', 'shutting down', { signal, graceMs: config.graceMs });
       if (gc) clearInterval(gc);
       server
-        .shutdown(opts.graceMs)
+        .shutdown(config.graceMs)
         .then(() => Promise.all([ds.close(), redis?.close(), ops?.close(), telemetry.shutdown()]).then(() => undefined))
         .then(resolve, resolve);
     };

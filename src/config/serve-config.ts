@@ -62,8 +62,6 @@ export interface Setting {
   readonly secret?: 'url';
 }
 
-const MS = (n: number): string => `${n}`;
-
 /**
  * Every setting of `warden serve`, in the order the help and the README list them. Each has a
  * `WARDEN_*` variable; the OpenTelemetry ones also read the standard `OTEL_*` variable.
@@ -77,7 +75,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'insecureNoAuth', flag: '--insecure-no-auth', env: ['WARDEN_INSECURE_NO_AUTH'], kind: 'bool', help: 'serve without authentication, every call acting for the default tenant', defaultText: 'false' },
   { key: 'tlsCert', flag: '--tls-cert <file>', env: ['WARDEN_TLS_CERT'], kind: 'string', help: 'PEM certificate chain (with --tls-key)', defaultText: 'none: plaintext' },
   { key: 'tlsKey', flag: '--tls-key <file>', env: ['WARDEN_TLS_KEY'], kind: 'string', help: 'PEM private key (with --tls-cert)', defaultText: 'none: plaintext' },
-  { key: 'quantizationMs', flag: '--quantization-ms <ms>', env: ['WARDEN_QUANTIZATION_MS'], kind: 'int', help: 'minimize_latency window', defaultText: MS(DEFAULT_QUANTIZATION_MS) },
+  { key: 'quantizationMs', flag: '--quantization-ms <ms>', env: ['WARDEN_QUANTIZATION_MS'], kind: 'int', help: 'minimize_latency window', defaultText: String(DEFAULT_QUANTIZATION_MS) },
   { key: 'maxDepth', flag: '--max-depth <n>', env: ['WARDEN_MAX_DEPTH'], kind: 'int', help: 'maximum dispatch depth', defaultText: '50' },
   { key: 'maxMessageBytes', flag: '--max-message-bytes <n>', env: ['WARDEN_MAX_MESSAGE_BYTES'], kind: 'int', help: 'largest gRPC message', defaultText: String(4 * 1024 * 1024) },
   { key: 'graceMs', flag: '--grace-ms <ms>', env: ['WARDEN_GRACE_MS'], kind: 'int', help: 'how long in-flight calls may finish on shutdown', defaultText: '10000' },
@@ -92,8 +90,8 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'cacheRedisTimeoutMs', flag: '--cache-redis-timeout-ms <ms>', env: ['WARDEN_CACHE_REDIS_TIMEOUT_MS'], kind: 'int', help: 'a Redis call slower than this is skipped and counted as a failure', defaultText: '10' },
   { key: 'workers', flag: '--workers <n>', env: ['WARDEN_WORKERS'], kind: 'int', help: 'server processes sharing the port, each with its own connections and in-process cache', defaultText: 'one per core with PostgreSQL, 1 with the embedded store' },
   { key: 'pgPoolSize', flag: '--pg-pool-size <n>', env: ['WARDEN_PG_POOL_SIZE'], kind: 'int', help: 'PostgreSQL connections per process: a server holds up to workers x this many', defaultText: '10' },
-  { key: 'maxLockMs', flag: '--max-lock-ms <ms>', env: ['WARDEN_MAX_LOCK_MS'], kind: 'int', help: 'longest one write may hold the writer lock (raise it for very large imports)', defaultText: MS(DEFAULT_LOCK_LIMITS.maxLockMs) },
-  { key: 'lockWaitMs', flag: '--lock-wait-ms <ms>', env: ['WARDEN_LOCK_WAIT_MS'], kind: 'int', help: 'longest a write waits for the writer lock', defaultText: MS(DEFAULT_LOCK_LIMITS.lockWaitMs) },
+  { key: 'maxLockMs', flag: '--max-lock-ms <ms>', env: ['WARDEN_MAX_LOCK_MS'], kind: 'int', help: 'longest one write may hold the writer lock (raise it for very large imports)', defaultText: String(DEFAULT_LOCK_LIMITS.maxLockMs) },
+  { key: 'lockWaitMs', flag: '--lock-wait-ms <ms>', env: ['WARDEN_LOCK_WAIT_MS'], kind: 'int', help: 'longest a write waits for the writer lock', defaultText: String(DEFAULT_LOCK_LIMITS.lockWaitMs) },
   { key: 'gcWindowMs', flag: '--gc-window-ms <ms>', env: ['WARDEN_GC_WINDOW_MS'], kind: 'int', help: 'keep history this long', defaultText: String(DEFAULT_GC_WINDOW_MS) },
   { key: 'gcIntervalMs', flag: '--gc-interval-ms <ms>', env: ['WARDEN_GC_INTERVAL_MS'], kind: 'int', help: 'run garbage collection this often (0: never)', defaultText: String(60 * 60 * 1000) },
   { key: 'logLevel', flag: '--log-level <level>', env: ['WARDEN_LOG_LEVEL'], kind: LOG_LEVELS, help: 'least severe log lines written (debug adds one line per call)', defaultText: 'info' },

@@ -45,12 +45,17 @@ export async function takeWriteLock(trx: Transaction<Database>, limits: LockLimi
 
 /** The settings every connection starts with: how long any statement waits for a lock. */
 export function sessionSettings(limits: LockLimits): string {
-  return `set lock_timeout = ${Math.max(0, Math.floor(limits.lockWaitMs))}`;
+  return `set lock_timeout = ${lockTimeout(limits)}`;
 }
 
 /** The same settings as startup options of a connection (node-postgres' `options`). */
 export function sessionOptions(limits: LockLimits): string {
-  return `-c lock_timeout=${Math.max(0, Math.floor(limits.lockWaitMs))}`;
+  return `-c lock_timeout=${lockTimeout(limits)}`;
+}
+
+/** The session's lock_timeout (ms) for these limits. */
+function lockTimeout(limits: LockLimits): number {
+  return Math.max(0, Math.floor(limits.lockWaitMs));
 }
 
 /** Maps the statement timeout under the lock to the same clear error. */
