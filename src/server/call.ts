@@ -21,7 +21,8 @@ export type ErrorLog = (e: unknown, method: string, requestId?: string) => void;
 
 /** What the server makes of each call for logs, metrics and traces (see `telemetry/call-telemetry.ts`). */
 export interface CallObserver {
-  begin(method: string, metadata: Metadata): CallObservation;
+  /** The observer of one method's calls, made once when the method is registered. */
+  for(method: string): (metadata: Metadata) => CallObservation;
 }
 
 /** One call as observed, from its start to its status. */
@@ -122,8 +123,9 @@ export function unary<Req, Res>(
   handler: (req: Req, ctx: CallContext) => Promise<Res>,
   admission: Admission | null = null,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  const begin = observer.for(method);
   return (call, callback) => {
-    const obs = observer.begin(method, call.metadata);
+    const obs = begin(call.metadata);
     if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
     reply(obs, signal, done, callback, async () => {
@@ -156,8 +158,9 @@ export function serverStream<Req, Res>(
   maxMs = MAX_CALL_MS,
   admission: Admission | null = null,
 ): (call: ServerWritableStream<Req, Res>) => void {
+  const begin = observer.for(method);
   return (call) => {
-    const obs = observer.begin(method, call.metadata);
+    const obs = begin(call.metadata);
     if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call, maxMs);
     const send = async (res: Res): Promise<void> => {
@@ -192,8 +195,9 @@ export function clientStream<Req, Res>(
   handler: (requests: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
   admission: Admission | null = null,
 ): (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>) => void {
+  const begin = observer.for(method);
   return (call, callback) => {
-    const obs = observer.begin(method, call.metadata);
+    const obs = begin(call.metadata);
     if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
     reply(obs, signal, done, callback, async () => {

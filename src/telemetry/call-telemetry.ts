@@ -25,6 +25,15 @@ export interface MethodTraits {
   readonly watch: boolean;
 }
 
+/** What every call of one method shares: its name, its traits, its metric attributes. */
+interface MethodCalls extends MethodTraits {
+  readonly method: string;
+  /** The RPC histogram's attributes for a status code (made once per method and code). */
+  readonly rpcAttributes: (code: number) => Attributes;
+  /** The writes counter's attributes. */
+  readonly written: Attributes;
+}
+
 /**
  * The server's CallObserver over telemetry: a request id per call (the caller's `x-request-id`
  * when it sent a usable one, echoed in the response headers; else one made when first needed), a server span when tracing, the RPC latency histogram, writes and
@@ -33,61 +42,60 @@ export interface MethodTraits {
  */
 export function callTelemetry(telemetry: Telemetry, log: ErrorLog, traits: (method: string) => MethodTraits): CallObserver {
   const { metrics, logger } = telemetry;
-  const attributes = new Map<string, Attributes>();
-  const rpcAttributes = (method: string, code: number): Attributes => {
-    const key = `${method}\u0000${code}`;
-    let a = attributes.get(key);
-    if (!a) {
-      const dot = method.lastIndexOf('.');
-      a = Object.freeze({ 'rpc.system': 'grpc', 'rpc.service': method.slice(0, dot), 'rpc.method': method.slice(dot + 1), 'rpc.grpc.status_code': code });
-      attributes.set(key, a);
-    }
-    return a;
-  };
   return {
-    begin(method: string, metadata: Metadata): CallObservation {
-      const given = metadata.get('x-request-id')[0];
-      const echo = typeof given === 'string' && REQUEST_ID.test(given);
-      // Made only when something uses it (a log line, a span): most calls never need one.
-      let requestId = echo ? (given as string) : undefined;
-      const id = (): string => (requestId ??= randomUUID());
-      const start = performance.now();
-      const traced = telemetry.tracer ? telemetry.startCallSpan(method, traceHeaders(metadata)) : null;
+    // What a method's calls share is worked out once, when the method is registered.
+    for(method: string): (metadata: Metadata) => CallObservation {
       const { writes, watch } = traits(method);
-      if (watch) metrics.watchStreams.add(1);
-      let tenant: string | undefined;
-      let ended = false;
-      traced?.span.setAttribute('warden.request_id', id());
-      return {
-        get requestId() {
-          return id();
-        },
-        echo,
-        run: (fn) => (traced ? context.with(traced.context, fn) : fn()),
-        tenant(name) {
-          tenant = name;
-          traced?.span.setAttribute('warden.tenant', name);
-        },
-        internal(e) {
-          log(e, method, id());
-        },
-        end(code) {
-          if (ended) return;
-          ended = true;
-          const ms = performance.now() - start;
-          if (metrics.enabled) {
-            metrics.rpcDuration.record(ms, rpcAttributes(method, code));
-            if (writes && code === 0) metrics.writes.add(1, { method });
-          }
-          if (watch) metrics.watchStreams.add(-1);
-          if (traced) {
-            traced.span.setAttribute('rpc.grpc.status_code', code);
-            if (code !== 0) traced.span.setStatus({ code: SpanStatusCode.ERROR });
-            traced.span.end();
-          }
-          if (logger.isLevelEnabled('debug')) logger.debug({ requestId: id(), method, tenant, code, ms: Math.round(ms * 1000) / 1000 }, 'call');
-        },
-      };
+      const dot = method.lastIndexOf('.');
+      const attributes: Attributes[] = [];
+      const rpcAttributes = (code: number): Attributes =>
+        (attributes[code] ??= Object.freeze({ 'rpc.system': 'grpc', 'rpc.service': method.slice(0, dot), 'rpc.method': method.slice(dot + 1), 'rpc.grpc.status_code': code }));
+      const m: MethodCalls = { method, writes, watch, rpcAttributes, written: Object.freeze({ method }) };
+      return (metadata) => observe(metadata, m);
     },
   };
+
+  function observe(metadata: Metadata, { method, writes, watch, rpcAttributes, written }: MethodCalls): CallObservation {
+    const given = metadata.get('x-request-id')[0];
+    const echo = typeof given === 'string' && REQUEST_ID.test(given);
+    // Made only when something uses it (a log line, a span): most calls never need one.
+    let requestId = echo ? (given as string) : undefined;
+    const id = (): string => (requestId ??= randomUUID());
+    const start = performance.now();
+    const traced = telemetry.tracer ? telemetry.startCallSpan(method, traceHeaders(metadata)) : null;
+    if (watch) metrics.watchStreams.add(1);
+    let tenant: string | undefined;
+    let ended = false;
+    traced?.span.setAttribute('warden.request_id', id());
+    return {
+      get requestId() {
+        return id();
+      },
+      echo,
+      run: (fn) => (traced ? context.with(traced.context, fn) : fn()),
+      tenant(name) {
+        tenant = name;
+        traced?.span.setAttribute('warden.tenant', name);
+      },
+      internal(e) {
+        log(e, method, id());
+      },
+      end(code) {
+        if (ended) return;
+        ended = true;
+        const ms = performance.now() - start;
+        if (metrics.enabled) {
+          metrics.rpcDuration.record(ms, rpcAttributes(code));
+          if (writes && code === 0) metrics.writes.add(1, written);
+        }
+        if (watch) metrics.watchStreams.add(-1);
+        if (traced) {
+          traced.span.setAttribute('rpc.grpc.status_code', code);
+          if (code !== 0) traced.span.setStatus({ code: SpanStatusCode.ERROR });
+          traced.span.end();
+        }
+        if (logger.isLevelEnabled('debug')) logger.debug({ requestId: id(), method, tenant, code, ms: Math.round(ms * 1000) / 1000 }, 'call');
+      },
+    };
+  }
 }
