@@ -15,10 +15,10 @@ export interface IndexedRow {
  * its data here; the embedded store keeps a copy of its database here to read from.
  */
 export class RowIndex {
-  /** Live and historical rows by `type:id#relation`. */
-  readonly #byResource = new Map<string, IndexedRow[]>();
-  /** Rows by `resourceType#relation@subjectType:subjectId`. */
-  readonly #bySubject = new Map<string, IndexedRow[]>();
+  /** Live and historical rows by resource type, relation and resource id. */
+  readonly #byResource: Nested = new Map();
+  /** Rows by resource type, relation, subject type and subject id. */
+  readonly #bySubject = new Map<string, Nested>();
   /** Rows by resource type, for filters without ids. */
   readonly #byType = new Map<string, IndexedRow[]>();
   /** The live row of each relationship key. */
@@ -52,47 +52,95 @@ export class RowIndex {
   add(rel: Relationship, created: number, deleted = Infinity): void {
     const row: IndexedRow = { rel, created, deleted };
     if (deleted === Infinity) this.#live.set(relationshipKey(rel), row);
-    push(this.#byResource, `${rel.resource.type}:${rel.resource.id}#${rel.relation}`, row);
-    push(this.#bySubject, `${rel.resource.type}#${rel.relation}@${rel.subject.type}:${rel.subject.id}`, row);
+    nestedPush(this.#byResource, rel.resource.type, rel.relation, rel.resource.id, row);
+    let bySubjectType = this.#bySubject.get(rel.subject.type);
+    if (!bySubjectType) this.#bySubject.set(rel.subject.type, (bySubjectType = new Map()));
+    nestedPush(bySubjectType, rel.resource.type, rel.relation, rel.subject.id, row);
     push(this.#byType, rel.resource.type, row);
   }
 
   /** The relationships matching a filter visible at revision `at` and not expired at `now` (ms). */
   query(f: RelationshipFilter, at: number, now: number): Relationship[] {
     validateFilter(f);
+    // The index picks rows by some fields; the matcher checks the rest (built only when needed:
+    // most reads name a resource and relation, and often nothing else).
     let candidates: readonly IndexedRow[];
+    let rest: RelationshipFilter;
     if (f.resourceIds && f.relation !== undefined) {
-      candidates = gather(this.#byResource, f.resourceIds.map((id) => `${f.resourceType}:${id}#${f.relation}`));
+      candidates = gather(this.#byResource.get(f.resourceType)?.get(f.relation), f.resourceIds);
+      rest = { ...f, resourceIds: undefined, relation: undefined };
     } else if (f.subjectIds && f.subjectType !== undefined && f.relation !== undefined) {
-      candidates = gather(this.#bySubject, f.subjectIds.map((id) => `${f.resourceType}#${f.relation}@${f.subjectType}:${id}`));
+      candidates = gather(this.#bySubject.get(f.subjectType)?.get(f.resourceType)?.get(f.relation), f.subjectIds);
+      rest = { ...f, subjectIds: undefined, relation: undefined };
     } else {
       candidates = this.#byType.get(f.resourceType) ?? [];
+      rest = f;
     }
-    const matches = filterMatcher(f);
+    const matches = needsMatcher(rest) ? filterMatcher(rest) : null;
     const out: Relationship[] = [];
     for (const row of candidates) {
       if (row.created > at || row.deleted <= at) continue;
       const r = row.rel;
       if (r.expiresAt && r.expiresAt.getTime() <= now) continue;
-      if (matches(r)) out.push(r);
+      if (!matches || matches(r)) out.push(r);
     }
     return out;
   }
 
   /** Drops the rows `keep` refuses; returns how many versions went. */
   prune(keep: (row: IndexedRow) => boolean): number {
-    let removed = 0;
-    for (const index of [this.#byResource, this.#bySubject, this.#byType]) {
-      for (const [key, rows] of index) {
-        const kept = rows.filter(keep);
-        if (index === this.#byType) removed += rows.length - kept.length;
-        if (kept.length) index.set(key, kept);
-        else index.delete(key);
+    const pruneNested = (index: Nested): void => {
+      for (const [type, byRelation] of index) {
+        for (const [relation, byId] of byRelation) {
+          for (const [id, rows] of byId) {
+            const kept = rows.filter(keep);
+            if (kept.length) byId.set(id, kept);
+            else byId.delete(id);
+          }
+          if (!byId.size) byRelation.delete(relation);
+        }
+        if (!byRelation.size) index.delete(type);
       }
+    };
+    pruneNested(this.#byResource);
+    for (const [type, nested] of this.#bySubject) {
+      pruneNested(nested);
+      if (!nested.size) this.#bySubject.delete(type);
+    }
+    let removed = 0;
+    for (const [key, rows] of this.#byType) {
+      const kept = rows.filter(keep);
+      removed += rows.length - kept.length;
+      if (kept.length) this.#byType.set(key, kept);
+      else this.#byType.delete(key);
     }
     for (const [key, row] of this.#live) if (!keep(row)) this.#live.delete(key);
     return removed;
   }
+}
+
+/** Rows by type, relation and id: three look-ups with strings already at hand, no key built per read. */
+type Nested = Map<string, Map<string, Map<string, IndexedRow[]>>>;
+
+function nestedPush(index: Nested, type: string, relation: string, id: string, row: IndexedRow): void {
+  let byRelation = index.get(type);
+  if (!byRelation) index.set(type, (byRelation = new Map()));
+  let byId = byRelation.get(relation);
+  if (!byId) byRelation.set(relation, (byId = new Map()));
+  push(byId, id, row);
+}
+
+/** Does what is left of a filter, once the index has applied its part, still constrain rows? (The resource type is always applied.) */
+function needsMatcher(f: RelationshipFilter): boolean {
+  return (
+    f.resourceIds !== undefined ||
+    f.resourceIdPrefix !== undefined ||
+    f.subjectType !== undefined ||
+    f.subjectIds !== undefined ||
+    f.subjectRelation !== undefined ||
+    f.subjectsAnyOf !== undefined ||
+    f.relation !== undefined
+  );
 }
 
 function push<K, V>(m: Map<K, V[]>, key: K, v: V): void {
@@ -101,11 +149,12 @@ function push<K, V>(m: Map<K, V[]>, key: K, v: V): void {
   else m.set(key, [v]);
 }
 
-function gather(m: Map<string, IndexedRow[]>, keys: readonly string[]): readonly IndexedRow[] {
-  if (keys.length === 1) return m.get(keys[0]!) ?? [];
+function gather(byId: Map<string, IndexedRow[]> | undefined, ids: readonly string[]): readonly IndexedRow[] {
+  if (!byId) return [];
+  if (ids.length === 1) return byId.get(ids[0]!) ?? [];
   const out: IndexedRow[] = [];
-  for (const k of new Set(keys)) {
-    const rows = m.get(k);
+  for (const id of new Set(ids)) {
+    const rows = byId.get(id);
     if (rows) for (const r of rows) out.push(r);
   }
   return out;

@@ -46,7 +46,7 @@ export class MemoDispatcher implements Dispatcher {
       } else todo.push(id);
     }
     if (todo.length) {
-      depthGuard(p.depthLeft, `${p.resourceType}#${p.relation}`);
+      depthGuard(p.depthLeft, p.resourceType, p.relation);
       const keys = todo.map((id) => objectKey(p.resourceType, id, p.relation));
       const own = new Set(keys);
       let answer = await this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(own), p.resourceType, todo, p.relation, p.subject));
@@ -72,7 +72,7 @@ export class MemoDispatcher implements Dispatcher {
     const known = this.#checks.get(key);
     if (known) return { results: new Map([[id, known]]), cycles: null };
     if (p.inProgress.has(key)) return { results: new Map([[id, FALSE]]), cycles: new Set([key]) };
-    depthGuard(p.depthLeft, `${p.resourceType}#${p.relation}`);
+    depthGuard(p.depthLeft, p.resourceType, p.relation);
     const answer = await this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(new Set([key])), p.resourceType, p.resourceIds, p.relation, p.subject));
     const c = answer.results.get(id) ?? FALSE;
     let remaining = answer.cycles;
@@ -101,7 +101,7 @@ export class MemoDispatcher implements Dispatcher {
     const known = this.#subjects.get(key);
     if (known) return { subjects: known, cycles: null };
     if (p.inProgress.has(key)) return { subjects: SubjectSet.EMPTY, cycles: new Set([key]) };
-    depthGuard(p.depthLeft, `${p.resource.type}#${p.relation}`);
+    depthGuard(p.depthLeft, p.resource.type, p.relation);
     const a = await this.#inner.lookupSubjects({ ...p, inProgress: p.inProgress.with(new Set([key])) });
     const t = new CycleTracker();
     t.add(a.cycles);
@@ -118,7 +118,7 @@ export class MemoDispatcher implements Dispatcher {
       const tree: ExpandNode = { kind: 'leaf', resource: p.resource, relation: p.relation, condition: { op: 'true' }, subjects: [], cycle: true };
       return { tree, cycles: new Set([key]) };
     }
-    depthGuard(p.depthLeft, `${p.resource.type}#${p.relation}`);
+    depthGuard(p.depthLeft, p.resource.type, p.relation);
     const a = await this.#inner.expand({ ...p, inProgress: p.inProgress.with(new Set([key])) });
     const t = new CycleTracker();
     t.add(a.cycles);
@@ -128,11 +128,12 @@ export class MemoDispatcher implements Dispatcher {
   }
 }
 
-function depthGuard(depthLeft: number, at: string): void {
+/** Fails the request when no depth is left (the message is built only then: this runs on every dispatch). */
+function depthGuard(depthLeft: number, type: string, relation: string): void {
   if (depthLeft <= 0) {
     throw new WardenError(
       'RESOURCE_EXHAUSTED',
-      `the maximum depth was exceeded at \`${at}\`: the permission graph is nested deeper than the configured limit (max_depth)`,
+      `the maximum depth was exceeded at \`${type}#${relation}\`: the permission graph is nested deeper than the configured limit (max_depth)`,
       { field: 'max_depth', reason: 'ERROR_REASON_MAXIMUM_DEPTH_EXCEEDED' },
     );
   }

@@ -60,6 +60,8 @@ export class MemoryStore implements Store {
   readonly #counter: RevisionCounter;
   #watermark = 0;
   readonly #clock: Clock;
+  /** The clock in ms (every read asks it: without a test clock, no Date is made). */
+  readonly #now: () => number;
   readonly #maxUpdates: number;
   /** Every version of every relationship. */
   readonly #rows = new RowIndex();
@@ -73,6 +75,8 @@ export class MemoryStore implements Store {
   constructor(options: { clock?: Clock; maxUpdates?: number; counter?: RevisionCounter; tenant?: string; alive?: () => boolean } = {}) {
     this.#counter = options.counter ?? { head: 0 };
     this.#clock = options.clock ?? (() => new Date());
+    const clock = options.clock;
+    this.#now = clock ? () => clock().getTime() : Date.now;
     this.#maxUpdates = options.maxUpdates ?? DEFAULT_MAX_UPDATES;
     this.#tenant = options.tenant ?? 'default';
     this.#alive = options.alive ?? (() => true);
@@ -141,7 +145,7 @@ export class MemoryStore implements Store {
 
   #write(updates: readonly RelationshipUpdate[], options: WriteOptions): Revision {
     options.guard?.(this.#currentSchema());
-    const now = this.#clock().getTime();
+    const now = this.#now();
     this.#checkPreconditions(options.preconditions ?? [], now);
     for (const u of updates) {
       const old = this.#rows.live(relationshipKey(u.relationship));
@@ -169,7 +173,7 @@ export class MemoryStore implements Store {
     validateFilter(filter);
     validateUpdates([], this.#maxUpdates, options.preconditions);
     return this.#exclusive(() => {
-      this.#checkPreconditions(options.preconditions ?? [], this.#clock().getTime());
+      this.#checkPreconditions(options.preconditions ?? [], this.#now());
       const rows = this.#liveRows(filter);
       const limit = options.limit ?? Infinity;
       if (rows.length > limit && !options.allowPartial) throw tooManyToDelete(limit);
@@ -191,7 +195,7 @@ export class MemoryStore implements Store {
 
   /** The live rows matching a filter, in key order. */
   #liveRows(filter: RelationshipFilter): Row[] {
-    const now = this.#clock().getTime();
+    const now = this.#now();
     const matches = filterMatcher(filter);
     const rows = [...this.#rows.liveRows()].filter((row) => this.#isLive(row, now) && matches(row.rel));
     return rows.sort((a, b) => compareSortKeys(sortKey(a.rel), sortKey(b.rel)));
@@ -217,7 +221,7 @@ export class MemoryStore implements Store {
     }
     return this.#exclusive(() => {
       options.guard?.(this.#currentSchema());
-      const now = this.#clock().getTime();
+      const now = this.#now();
       for (const r of batch) {
         const old = this.#rows.live(relationshipKey(r));
         if (old && this.#isLive(old, now)) throw alreadyExists(r);
@@ -277,7 +281,7 @@ export class MemoryStore implements Store {
    * newest revision older than `windowMs`. Revisions before that one can no longer be read exactly.
    */
   async gc(options: { windowMs: number }): Promise<{ removed: number; watermark: Revision }> {
-    const horizon = this.#clock().getTime() - options.windowMs;
+    const horizon = this.#now() - options.windowMs;
     const watermark = Number(await this.revisionAt(new Date(horizon)));
     const removed = this.#rows.prune((row) => !(row.deleted <= watermark || (row.rel.expiresAt !== null && row.rel.expiresAt.getTime() < horizon)));
     this.#watermark = Math.max(this.#watermark, watermark);
@@ -287,7 +291,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   #query(f: RelationshipFilter, at: number): Relationship[] {
-    return this.#rows.query(f, at, this.#clock().getTime());
+    return this.#rows.query(f, at, this.#now());
   }
 }
 
