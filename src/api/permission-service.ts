@@ -23,6 +23,7 @@ import {
   type PbSubject,
 } from './convert.js';
 import { expandToMessage } from './expand-tree.js';
+import { explanationToMessage } from './explain-tree.js';
 import { decodeListCursor, listLimit, requestDigest } from './list-cursor.js';
 import type { Listings, OpenListing } from './listings.js';
 
@@ -47,7 +48,7 @@ export function permissionService(engine: Engine, listings: Listings) {
   };
   return {
     async Check(
-      req: CheckItem & { consistency: PbConsistency | null; contextual_relationships: PbRelationship[] },
+      req: CheckItem & { consistency: PbConsistency | null; contextual_relationships: PbRelationship[]; explain: boolean },
       { tenant, signal }: CallContext,
     ) {
       const resource = toObject(req.resource, 'resource');
@@ -55,9 +56,12 @@ export function permissionService(engine: Engine, listings: Listings) {
       const subject = toSubject(req.subject, 'subject');
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
       const snap = await tenant.snapshot(toConsistency(req.consistency));
-      const r = await engine.check(snap, { resource, permission, subject, context: context(req.context), contextualRelationships, signal });
+      const question = { resource, permission, subject, context: context(req.context), contextualRelationships, signal };
+      const explained = req.explain ? await engine.explain(snap, question) : null;
+      const r = explained ?? (await engine.check(snap, question));
       const expires = r.expiresAt && r.decision.kind !== 'no' ? fromDate(r.expiresAt) : null;
-      return { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision), optional_expires_at: expires };
+      const explanation = explained ? explanationToMessage(explained.explanation) : null;
+      return { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision), optional_expires_at: expires, explanation };
     },
 
     async BatchCheck(req: { consistency: PbConsistency | null; items: CheckItem[] }, { tenant, signal }: CallContext) {

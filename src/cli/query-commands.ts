@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { fromRelationship, fromSubject, jsonToStruct } from '../api/convert.js';
+import { fromRelationship, fromSubject, jsonToStruct, structToJson } from '../api/convert.js';
+import { explanationText } from './explain-text.js';
 import { ELLIPSIS } from '../model/relationship.js';
 import type { ApiClient } from './api-client.js';
 import { UsageError } from './connection.js';
@@ -40,12 +41,17 @@ export function registerQueries(program: Command): void {
     .argument('<subject>', 'type:id or type:id#relation')
     .option('--context <json>', 'caveat context')
     .option('--fail-on-deny', 'exit 1 when denied, 2 when conditional')
-    .addHelpText('after', '\nExample:\n  $ warden check document:q3 view user:alice --at-least <zookie>');
-  clientOptions(consistencyOptions(check)).action(async (resource: string, permission: string, subject: string, o: { context?: string; failOnDeny?: boolean }, cmd: Command) => {
-    const req = { consistency: consistencyOf(cmd.opts()), resource: ref(resource, 'resource'), permission, subject: sub(subject, 'subject'), context: ctx(o.context) };
+    .option('--explain', 'also say why: the path that grants, or the branches that failed and why')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ warden check document:q3 view user:alice --at-least <zookie>\n  $ warden check document:q3 view user:alice --explain',
+    );
+  clientOptions(consistencyOptions(check)).action(async (resource: string, permission: string, subject: string, o: { context?: string; failOnDeny?: boolean; explain?: boolean }, cmd: Command) => {
+    const req = { consistency: consistencyOf(cmd.opts()), resource: ref(resource, 'resource'), permission, subject: sub(subject, 'subject'), context: ctx(o.context), explain: !!o.explain };
     await withApi(cmd, async (api, g) => {
       const r = await api.call('PermissionService', 'Check', req);
-      emit(g, named(r), verdict(r));
+      const why = r.explanation ? `\n${r.explanation.path ? `path: ${r.explanation.path}\n` : ''}${explanationText(r.explanation.tree, structToJson)}` : '';
+      emit(g, named(r), verdict(r) + why);
       if (o.failOnDeny && r.permissionship === 'PERMISSIONSHIP_NO_PERMISSION') process.exitCode = 1;
       if (o.failOnDeny && r.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION') process.exitCode = 2;
     });

@@ -19,6 +19,8 @@ import { MemoReader } from './memo-reader.js';
 import { Memberships } from './check/memberships.js';
 import { DEFAULT_LIMITS, type EngineLimits, type RequestStats, type Scope } from './scope.js';
 import type { EngineObserver } from './engine-observer.js';
+import { Explainer } from './explain/explainer.js';
+import type { ExplainNode } from './explain/explain-node.js';
 
 /** Caveat context given with a request. */
 export type RequestContext = Readonly<Record<string, unknown>>;
@@ -219,27 +221,51 @@ export class Engine {
       this.#observer?.checked(decision, CACHED);
       return { condition: hit, metadata: CACHED, expiresAt: null, decision };
     }
-    const compute = async (): Promise<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }> => {
-      const scope = this.#scope(prepared);
-      const a = await scope.dispatcher.check({
-        resourceType: req.resource.type,
-        resourceIds: [req.resource.id],
-        relation: req.permission,
-        subject: req.subject,
-        revision: prepared.reader.revision,
-        depthLeft: this.limits.maxDepth,
-        inProgress: InProgress.ROOT,
-      });
-      const { dispatches, cachedDispatches, reads } = scope.stats;
-      const expiry = scope.earliestExpiry();
-      return { condition: a.results.get(req.resource.id) ?? FALSE, metadata: { dispatches, cachedDispatches, reads }, expiresAt: expiry === null ? null : new Date(expiry) };
-    };
+    const compute = async (): Promise<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }> => this.#walk(this.#scope(prepared), req);
     // A cacheable check is the same question for every caller: identical ones in flight at once
     // share one walk. Only whole checks share, so flights never wait on each other.
     const { condition, metadata, expiresAt } = key !== null ? await this.#flights.run(key, compute) : await compute();
     const decision = decide(condition, this.#caveats(prepared.schema), req.context ?? {});
     this.#observer?.checked(decision, metadata);
     return { condition, metadata, expiresAt, decision };
+  }
+
+  /**
+   * A check with its explanation (see `Explainer`): why the answer is what it is, at the same
+   * revision, by the same walk. Computed whole, without the check cache, so a cached answer never
+   * hides its path; the answer is the walk's own.
+   */
+  async explain(
+    snap: Snapshot,
+    req: { resource: ObjectRef; permission: string; subject: SubjectRef } & RequestExtras,
+  ): Promise<CheckResult & { readonly explanation: ExplainNode }> {
+    validateObject(snap.schema, req.resource, 'resource');
+    validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
+    validateSubject(snap.schema, req.subject, 'subject');
+    const prepared = this.#prepare({ schema: snap.schema, reader: snap.reader }, req);
+    const scope = this.#scope(prepared);
+    const { condition, metadata, expiresAt } = await this.#walk(scope, req);
+    const caveats = this.#caveats(prepared.schema);
+    const decision = decide(condition, caveats, req.context ?? {});
+    const explanation = await new Explainer(scope, caveats, req.context ?? {}, req.subject, snap.reader).explain(req.resource.type, req.resource.id, req.permission);
+    this.#observer?.checked(decision, metadata);
+    return { condition, decision, metadata, expiresAt, explanation };
+  }
+
+  /** One check's walk through a request's chain: its condition, the work it took, and when it may change by time. */
+  async #walk(scope: Scope, req: { resource: ObjectRef; permission: string; subject: SubjectRef }): Promise<{ condition: Condition; metadata: RequestStats; expiresAt: Date | null }> {
+    const a = await scope.dispatcher.check({
+      resourceType: req.resource.type,
+      resourceIds: [req.resource.id],
+      relation: req.permission,
+      subject: req.subject,
+      revision: scope.reader.revision,
+      depthLeft: this.limits.maxDepth,
+      inProgress: InProgress.ROOT,
+    });
+    const { dispatches, cachedDispatches, reads } = scope.stats;
+    const expiry = scope.earliestExpiry();
+    return { condition: a.results.get(req.resource.id) ?? FALSE, metadata: { dispatches, cachedDispatches, reads }, expiresAt: expiry === null ? null : new Date(expiry) };
   }
 
   /**

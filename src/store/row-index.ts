@@ -59,8 +59,11 @@ export class RowIndex {
     push(this.#byType, rel.resource.type, row);
   }
 
-  /** The relationships matching a filter visible at revision `at` and not expired at `now` (ms). */
-  query(f: RelationshipFilter, at: number, now: number): Relationship[] {
+  /**
+   * The relationships matching a filter visible at revision `at` and not expired at `now` (ms);
+   * with `expired`, those that have expired by then instead.
+   */
+  query(f: RelationshipFilter, at: number, now: number, expired = false): Relationship[] {
     validateFilter(f);
     // The index picks rows by some fields; the matcher checks the rest (built only when needed:
     // most reads name a resource and relation, and often nothing else).
@@ -81,7 +84,7 @@ export class RowIndex {
     for (const row of candidates) {
       if (row.created > at || row.deleted <= at) continue;
       const r = row.rel;
-      if (r.expiresAt && r.expiresAt.getTime() <= now) continue;
+      if ((r.expiresAt !== null && r.expiresAt.getTime() <= now) !== expired) continue;
       if (!matches || matches(r)) out.push(r);
     }
     return out;

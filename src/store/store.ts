@@ -60,6 +60,11 @@ export interface SnapshotReader {
    * a round trip costs more than the reads (a database over the network); absent, read one by one.
    */
   readonly queryMany?: ((filters: readonly RelationshipFilter[]) => Promise<readonly (readonly Relationship[])[]>) | undefined;
+  /**
+   * The relationships matching the filter that the snapshot holds but that have expired by the
+   * store's clock (until garbage collection removes them): for explaining why a check says no.
+   */
+  readonly queryExpired?: ((filter: RelationshipFilter) => Promise<readonly Relationship[]>) | undefined;
 }
 
 /** One change in a write: CREATE fails if the relationship exists, TOUCH upserts, DELETE removes. */

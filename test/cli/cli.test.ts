@@ -100,6 +100,27 @@ t.test('schema write and read, tuples, checks and lookups against the server', a
   t.same([cond.code, cond.out.trim()], [2, 'CONDITIONAL (missing: day)']);
   t.equal(warden(['check', 'document:q4', 'view', 'user:carol', '--consistency', 'full', '--context', '{"day":"tue"}']).out.trim(), 'HAS_PERMISSION');
   t.match(JSON.parse(warden(['check', 'document:q3', 'view', 'user:alice', '--consistency', 'full', '--json']).out), { permissionship: 'HAS_PERMISSION' });
+  t.equal(
+    warden(['check', 'document:q3', 'view', 'user:bob', '--consistency', 'full', '--explain']).out,
+    [
+      'HAS_PERMISSION',
+      'path: document:q3#view <- viewer <- group:eng#member <- user:bob',
+      'document:q3#view: yes',
+      '└─ viewer - banned: yes',
+      '   ├─ document:q3#viewer: yes',
+      '   │  └─ document:q3#viewer@group:eng#member: yes',
+      '   │     └─ group:eng#member: yes',
+      '   │        └─ group:eng#member@user:bob: yes',
+      '   └─ document:q3#banned: no; not excluded',
+      '',
+    ].join('\n'),
+    'check --explain: the path, then the tree',
+  );
+  t.match(
+    warden(['check', 'document:q4', 'view', 'user:carol', '--consistency', 'full', '--explain', '--context', '{"day":"wed"}']).out,
+    /^ +└─ document:q4#viewer@user:carol\[on_day\]: no; caveat `on_day` is false; caveat on_day\(day="wed"\): no$/m,
+    'a false caveat with the value it was decided with',
+  );
   t.equal(warden(['list-objects', 'document', 'view', 'user:bob', '--consistency', 'full']).out, 'document:q3\n');
   t.equal(warden(['list-subjects', 'document:q3', 'view', 'user', '--consistency', 'full']).out, 'user:alice\nuser:bob\n');
   t.match(warden(['list-permissions', 'document:q4', 'user:dave', '--consistency', 'full']).out, /^banned\tHAS_PERMISSION$/m);

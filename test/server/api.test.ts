@@ -115,6 +115,34 @@ for (const [name, open] of [
       );
     });
 
+    await t.test('Check with explain: the path for a grant, the failed branches for a denial', async (t) => {
+      const fresh = { fully_consistent: true };
+      const ask = (who: string, explain: boolean) => api.permission.Check({ consistency: fresh, resource: obj('doc:a'), permission: 'view', subject: subj(who), explain });
+      t.equal((await ask('user:ann', false)).explanation, null, 'no explanation unless asked');
+      const ann = await ask('user:ann', true);
+      t.equal(ann.permissionship, 'PERMISSIONSHIP_HAS_PERMISSION');
+      t.equal(ann.explanation.path, 'doc:a#view <- viewer <- group:eng#member <- user:ann');
+      t.match(ann.explanation.tree, { kind: 'KIND_PERMISSION', label: 'doc:a#view', permissionship: 'PERMISSIONSHIP_HAS_PERMISSION' });
+      const bob = await ask('user:bob', true);
+      t.equal(bob.permissionship, 'PERMISSIONSHIP_NO_PERMISSION');
+      t.equal(bob.explanation.path, '');
+      const texts: string[] = [];
+      const walk = (n: any): void => {
+        texts.push(`${n.kind} ${n.label}: ${n.reason}`);
+        n.children.forEach(walk);
+      };
+      walk(bob.explanation.tree);
+      t.ok(texts.includes('KIND_RELATION doc:a#editor: no relationship `doc:a#editor@user:bob`'), texts.join('\n'));
+      const sam = await api.permission.Check({ consistency: fresh, resource: obj('doc:b'), permission: 'view', subject: subj('user:sam'), explain: true });
+      const caveated: any[] = [];
+      const find = (n: any): void => {
+        if (n.caveat) caveated.push(n.caveat);
+        n.children.forEach(find);
+      };
+      find(sam.explanation.tree);
+      t.match(caveated, [{ name: 'on_day', permissionship: 'PERMISSIONSHIP_CONDITIONAL_PERMISSION', missing_context_params: ['day'] }], 'the caveat and what it misses');
+    });
+
     await t.test('ListObjects and ListSubjects stream with a limit and a cursor that resumes without loss or repeats', async (t) => {
       const updates = Array.from({ length: 25 }, (_, i) => ({ operation: 'OPERATION_TOUCH', relationship: relMsg(`doc:many${String(i).padStart(2, '0')}#viewer@user:lou`) }));
       await api.relationship.Write({ updates });

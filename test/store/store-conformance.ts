@@ -145,8 +145,12 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
       const rev = await store.write([touch('doc:a#viewer@user:tom[expiration:2030-06-01T00:00:00Z]'), touch('doc:a#viewer@user:ann')]);
       const q = { resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' };
       t.same(texts(await store.snapshot(rev).query(q)).length, 2);
+      t.same(await store.snapshot(rev).queryExpired!(q), [], 'nothing has expired yet');
       setNow(new Date('2030-06-01T00:00:00Z'));
       t.same(texts(await store.snapshot(rev).query(q)), ['doc:a#viewer@user:ann']);
+      // What an explanation shows as expired: the snapshot's relationships past their expiration.
+      t.same(texts(await store.snapshot(rev).queryExpired!(q)), ['doc:a#viewer@user:tom[expiration:2030-06-01T00:00:00Z]']);
+      t.same(texts(await store.snapshot(rev).queryExpired!({ ...q, subjectType: 'user', subjectIds: ['ann'] })), [], 'filtered like any read');
     } finally {
       setNow(null);
     }

@@ -105,7 +105,7 @@ async function allPages(
 export function authzedPermissionsService(w: WardenHandlers) {
   return {
     async CheckPermission(req: AzCheckItem & { consistency: PbConsistency | null; with_tracing: boolean }, ctx: CallContext) {
-      const r = await w.permissions.Check({ ...req, contextual_relationships: [] }, ctx);
+      const r = await w.permissions.Check({ ...req, contextual_relationships: [], explain: false }, ctx);
       return { checked_at: r.checked_at, ...checkResult(r), optional_expires_at: r.optional_expires_at };
     },
 

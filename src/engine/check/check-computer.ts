@@ -189,7 +189,7 @@ export class CheckComputer {
 }
 
 /** How a stored relation is read for a subject: the filter, and how to split what it returns. */
-interface RelationRead {
+export interface RelationRead {
   readonly filter: RelationshipFilter;
   /** Allowed subject types the subject itself matches (plain or wildcard). */
   readonly direct: readonly { readonly type: string }[];
@@ -204,7 +204,7 @@ interface RelationRead {
  * (and the wildcard, where allowed) and every subject set the relation allows. Null when the
  * relation can hold neither (nothing to read).
  */
-function relationRead(rel: RelationIR, resourceType: string, ids: readonly string[], s: SubjectRef): RelationRead | null {
+export function relationRead(rel: RelationIR, resourceType: string, ids: readonly string[], s: SubjectRef): RelationRead | null {
   const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
   const usersets = new Map<string, { type: string; relation: string }>();
   for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);

@@ -117,7 +117,11 @@ export class MemoryStore implements Store {
 
   snapshot(revision: Revision): SnapshotReader {
     const at = this.#parse(revision);
-    return { revision, query: async (filter) => this.#query(filter, at) };
+    return {
+      revision,
+      query: async (filter) => this.#query(filter, at),
+      queryExpired: async (filter) => this.#rows.query(filter, at, this.#now(), true),
+    };
   }
 
   #parse(revision: Revision): number {

@@ -157,7 +157,11 @@ export class PostgresStore implements Store {
 
   snapshot(revision: Revision): SnapshotReader {
     parseRevision(revision);
-    const reader: SnapshotReader = { revision, query: (filter) => this.#run(() => this.#query(filter, revision)) };
+    const reader: SnapshotReader = {
+      revision,
+      query: (filter) => this.#run(() => this.#query(filter, revision)),
+      queryExpired: (filter) => this.#run(() => this.#queryExpired(filter, revision)),
+    };
     // PostgreSQL over the network: several reads in one round trip (PGlite reads memory, or runs in-process).
     if (!this.#ctx.raw) return reader;
     return { ...reader, queryMany: (filters) => this.#run(() => this.#queryMany(filters, revision)) };
@@ -210,6 +214,18 @@ export class PostgresStore implements Store {
     const out: Relationship[][] = filters.map(() => []);
     for (const r of rows) out[Number(r[FILTER_COLUMN])]!.push(toRelationship(r as unknown as Row));
     return out;
+  }
+
+  /** Rows matching a filter that are visible at a revision but have expired (explanations only: read on the primary, with kysely). */
+  async #queryExpired(filter: RelationshipFilter, revision: Revision): Promise<Relationship[]> {
+    validateFilter(filter);
+    const rows = await applyFilter(this.#ctx.db.selectFrom('warden_relationships'), this.#tenant, filter)
+      .where('created_rev', '<=', revision)
+      .where((eb) => eb.or([eb('deleted_rev', 'is', null), eb('deleted_rev', '>', revision)]))
+      .where('expires_at', '<=', this.#now())
+      .select(REL_COLUMNS)
+      .execute();
+    return rows.map(toRelationship);
   }
 
   /** Rows matching a filter that are visible at a revision (and not expired). */
