@@ -3,6 +3,8 @@ import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import type { CallContext } from '../server/call.js';
 import { toConsistency, type PbConsistency } from './convert.js';
 import { orphanedBy } from './schema-changes.js';
+import type { Engine } from '../engine/engine.js';
+import { simulateSchema, type SimulateSchemaRequest } from './simulate-schema.js';
 
 /** The largest schema text accepted. */
 export const MAX_SCHEMA_BYTES = 1_000_000;
@@ -13,7 +15,7 @@ function checkSize(text: string): void {
 }
 
 /** SchemaService: one function per RPC. */
-export function schemaService() {
+export function schemaService(engine: Engine) {
   return {
     async WriteSchema(req: { schema: string }, { tenant }: CallContext) {
       checkSize(req.schema);
@@ -35,6 +37,10 @@ export function schemaService() {
       const found = await tenant.store.readSchema(revision);
       if (!found) throw failedPrecondition('no schema has been written for this tenant yet');
       return { read_at: tenant.zookie(revision), schema: found.text, version: found.revision };
+    },
+
+    SimulateSchema(req: SimulateSchemaRequest, ctx: CallContext) {
+      return simulateSchema(engine, req, ctx, checkSize);
     },
 
     async ValidateSchema(req: { schema: string }) {

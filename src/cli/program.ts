@@ -9,6 +9,7 @@ import { registerTuples } from './tuple-commands.js';
 import { registerMigrate } from './migrate-command.js';
 import { registerServe } from './serve-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerSimulations } from './simulate-commands.js';
 
 /** Builds the `warden` command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerAdmin(program);
   registerTuples(program);
   registerQueries(program);
+  registerSimulations(program.commands.find((c) => c.name() === 'schema')!, program.commands.find((c) => c.name() === 'tuple')!);
   registerBench(program);
   return program;
 }

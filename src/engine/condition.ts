@@ -70,10 +70,13 @@ export interface CaveatEvaluator {
 /** Decides a condition with three-valued logic: unknown caveats make the answer conditional. */
 export function decide(c: Condition, evaluator: CaveatEvaluator, context: Readonly<Record<string, unknown>>): Decision {
   const v = evaluate(c, evaluator, context);
-  if (v === true) return { kind: 'has' };
-  if (v === false) return { kind: 'no' };
+  if (v === true) return HAS;
+  if (v === false) return NO;
   return { kind: 'conditional', missing: [...new Set(v.missing)].sort() };
 }
+
+const HAS: Decision = Object.freeze({ kind: 'has' });
+const NO: Decision = Object.freeze({ kind: 'no' });
 
 type Tri = boolean | { missing: string[] };
 

@@ -5,20 +5,23 @@ import type { RelationshipFilter, SnapshotReader } from '../store/store.js';
 /**
  * A snapshot reader that adds a request's contextual relationships to what the store holds.
  * They count for this request only; one with the same key as a stored relationship replaces it
- * (so a request can supply its own caveat context or expiration).
+ * (so a request can supply its own caveat context or expiration). Relationships whose keys are in
+ * `removed` are left out (a simulation's proposed deletes).
  */
 export class ContextualReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #extra: readonly Relationship[];
   readonly #keys: ReadonlySet<string>;
   readonly #now: () => number;
+  readonly #removed: ReadonlySet<string>;
   readonly queryMany: SnapshotReader['queryMany'];
 
-  constructor(inner: SnapshotReader, extra: readonly Relationship[], now: () => number = Date.now) {
+  constructor(inner: SnapshotReader, extra: readonly Relationship[], now: () => number = Date.now, removed: ReadonlySet<string> = new Set()) {
     this.#inner = inner;
     this.#extra = extra;
     this.#keys = new Set(extra.map(relationshipKey));
     this.#now = now;
+    this.#removed = removed;
     const many = inner.queryMany;
     this.queryMany = many ? async (filters) => (await many(filters)).map((stored, i) => this.#merge(filters[i]!, stored)) : undefined;
   }
@@ -36,7 +39,7 @@ export class ContextualReader implements SnapshotReader {
     const matches = filterMatcher(filter);
     const now = this.#now();
     const extra = this.#extra.filter((r) => matches(r) && !(r.expiresAt && r.expiresAt.getTime() <= now));
-    if (!extra.length) return stored;
-    return [...stored.filter((r) => !this.#keys.has(relationshipKey(r))), ...extra];
+    if (!extra.length && !this.#removed.size) return stored;
+    return [...stored.filter((r) => !this.#keys.has(relationshipKey(r)) && !this.#removed.has(relationshipKey(r))), ...extra];
   }
 }

@@ -19,6 +19,7 @@ import { MemoReader } from './memo-reader.js';
 import { Memberships } from './check/memberships.js';
 import { DEFAULT_LIMITS, type EngineLimits, type RequestStats, type Scope } from './scope.js';
 import type { EngineObserver } from './engine-observer.js';
+import type { SubjectSet } from './subject-set.js';
 import { Explainer } from './explain/explainer.js';
 import type { ExplainNode } from './explain/explain-node.js';
 
@@ -69,6 +70,12 @@ export interface FoundSubject {
 export interface FoundSubjects {
   readonly subjects: readonly FoundSubject[];
   readonly wildcard: { readonly decision: Decision; readonly excluded: readonly string[] } | null;
+}
+
+/** LookupSubjects' answer, decided, for bulk use: each subject named on the way, and the decision for every other (the wildcard's). */
+export interface DecidedSubjects {
+  readonly members: ReadonlyMap<string, Decision>;
+  readonly wildcard: Decision;
 }
 
 /** Everything a request is evaluated against. */
@@ -394,16 +401,63 @@ export class Engine {
     req: { resource: ObjectRef; permission: string; subjectType: string; subjectRelation?: string } & RequestExtras,
   ): Promise<FoundSubjects> {
     validateObject(snap.schema, req.resource, 'resource');
-    validatePermission(snap.schema, req.resource.type, req.permission, 'permission');
-    if (!snap.schema.definition(req.subjectType)) throw failedPrecondition(`unknown type \`${req.subjectType}\``, 'subject_type', 'ERROR_REASON_UNKNOWN_DEFINITION');
-    const subjectRelation = req.subjectRelation ?? ELLIPSIS;
-    if (subjectRelation !== ELLIPSIS) validatePermission(snap.schema, req.subjectType, subjectRelation, 'subject_relation');
+    const subjectRelation = this.#validateSubjectsQuestion(snap, req.resource.type, req.permission, req.subjectType, req.subjectRelation);
+    snap = this.#prepare(snap, req);
+    const set = await this.#subjectSet(this.#scope(snap), snap, req.resource, req.permission, req.subjectType, subjectRelation);
+    const ev = this.#caveats(snap.schema);
+    const ctx = req.context ?? {};
+    const subjects: FoundSubject[] = [];
+    const excluded: string[] = [];
+    for (const [id, c] of [...set.members].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+      const decision = decide(c, ev, ctx);
+      if (decision.kind !== 'no') subjects.push({ id, decision });
+      else excluded.push(id);
+    }
+    const wd = decide(set.wildcard, ev, ctx);
+    return { subjects, wildcard: wd.kind === 'no' ? null : { decision: wd, excluded } };
+  }
+
+  /**
+   * LookupSubjects for many resources of one type, one after another in one request: what they
+   * share (a parent's subjects, a group's members) is computed once. Answers in the order of
+   * `resourceIds`, each every subject named on the way with its decision (denied ones included),
+   * and the decision for every other subject (the wildcard's).
+   */
+  async lookupSubjectsMany(
+    snap: Snapshot,
+    req: { resourceType: string; resourceIds: readonly string[]; permission: string; subjectType: string; subjectRelation?: string } & RequestExtras,
+  ): Promise<DecidedSubjects[]> {
+    req.resourceIds.forEach((id) => validateObject(snap.schema, { type: req.resourceType, id }, 'resource'));
+    const subjectRelation = this.#validateSubjectsQuestion(snap, req.resourceType, req.permission, req.subjectType, req.subjectRelation);
     snap = this.#prepare(snap, req);
     const scope = this.#scope(snap);
+    const ev = this.#caveats(snap.schema);
+    const ctx = req.context ?? {};
+    const out: DecidedSubjects[] = [];
+    for (const id of req.resourceIds) {
+      const set = await this.#subjectSet(scope, snap, { type: req.resourceType, id }, req.permission, req.subjectType, subjectRelation);
+      const members = new Map<string, Decision>();
+      for (const [subjectId, c] of set.members) members.set(subjectId, decide(c, ev, ctx));
+      out.push({ members, wildcard: decide(set.wildcard, ev, ctx) });
+    }
+    return out;
+  }
+
+  /** Checks a LookupSubjects question against the schema; returns the subject relation (`...` by default). */
+  #validateSubjectsQuestion(snap: Snapshot, type: string, permission: string, subjectType: string, relation: string | undefined): string {
+    validatePermission(snap.schema, type, permission, 'permission');
+    if (!snap.schema.definition(subjectType)) throw failedPrecondition(`unknown type \`${subjectType}\``, 'subject_type', 'ERROR_REASON_UNKNOWN_DEFINITION');
+    const subjectRelation = relation ?? ELLIPSIS;
+    if (subjectRelation !== ELLIPSIS) validatePermission(snap.schema, subjectType, subjectRelation, 'subject_relation');
+    return subjectRelation;
+  }
+
+  /** The subjects of one resource's permission as the walk found them (conditions undecided), bounded in size. */
+  async #subjectSet(scope: Scope, snap: Snapshot, resource: ObjectRef, permission: string, subjectType: string, subjectRelation: string): Promise<SubjectSet> {
     const a = await scope.dispatcher.lookupSubjects({
-      resource: req.resource,
-      relation: req.permission,
-      subjectType: req.subjectType,
+      resource,
+      relation: permission,
+      subjectType,
       subjectRelation,
       revision: snap.reader.revision,
       depthLeft: this.limits.maxDepth,
@@ -413,17 +467,7 @@ export class Engine {
     if (a.subjects.members.size > this.limits.maxLookupVisits) {
       throw new WardenError('RESOURCE_EXHAUSTED', `the lookup found more than ${this.limits.maxLookupVisits} subjects (max_lookup_visits)`, { field: 'max_lookup_visits' });
     }
-    const ev = this.#caveats(snap.schema);
-    const ctx = req.context ?? {};
-    const subjects: FoundSubject[] = [];
-    const excluded: string[] = [];
-    for (const [id, c] of [...a.subjects.members].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
-      const decision = decide(c, ev, ctx);
-      if (decision.kind !== 'no') subjects.push({ id, decision });
-      else excluded.push(id);
-    }
-    const wd = decide(a.subjects.wildcard, ev, ctx);
-    return { subjects, wildcard: wd.kind === 'no' ? null : { decision: wd, excluded } };
+    return a.subjects;
   }
 }
 

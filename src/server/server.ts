@@ -74,6 +74,7 @@ const METHODS: Record<string, Record<string, Method>> = {
     WriteSchema: { kind: 'unary', scope: 'schema' },
     ReadSchema: { kind: 'unary', scope: 'read' },
     ValidateSchema: { kind: 'unary', scope: 'read' },
+    SimulateSchema: { kind: 'unary', scope: 'read' },
   },
   TenantService: {
     CreateTenant: { kind: 'unary', scope: 'admin' },
@@ -146,7 +147,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const unsubscribe = options.datastore.access.feed.subscribe((c) => {
     if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
   });
-  const warden = { permissions: permissionService(engine, listings), relationships: relationshipService(), schema: schemaService() };
+  const warden = { permissions: permissionService(engine, listings), relationships: relationshipService(), schema: schemaService(engine) };
   const watch = watchService();
   type Impls = Record<string, Record<string, (...args: never[]) => Promise<unknown>>>;
   const register = (pkg: GrpcObject, prefix: string, methods: Record<string, Record<string, Method>>, impls: Impls): void => {

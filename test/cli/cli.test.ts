@@ -121,6 +121,28 @@ t.test('schema write and read, tuples, checks and lookups against the server', a
     /^ +└─ document:q4#viewer@user:carol\[on_day\]: no; caveat `on_day` is false; caveat on_day\(day="wed"\): no$/m,
     'a false caveat with the value it was decided with',
   );
+  const next = file('next.zed', SCHEMA.replace('permission view = viewer - banned', 'permission view = banned'));
+  t.equal(
+    warden(['schema', 'simulate', next]).out,
+    [
+      'document#view (2 resources): 3 answers lost, on 2 resources, for 3 subjects; 1 answer gained, on 1 resource, for 1 subject',
+      'answers that change (all 4):',
+      '  - document:q3#view@user:alice  (yes -> no)',
+      '  - document:q3#view@user:bob  (yes -> no)',
+      '  - document:q4#view@user:carol  (conditional -> no)',
+      '  + document:q4#view@user:dave  (no -> yes)',
+      '',
+    ].join('\n'),
+    'schema simulate: counts, then every answer that changes',
+  );
+  t.match(warden(['tuple', 'simulate', '--type', 'document'], '-group:eng#member@user:bob\n').out, /^document#view \(2 resources\): 1 answer lost, on 1 resource, for 1 subject$/m, 'tuple simulate');
+  t.equal(warden(['tuple', 'read', 'group:eng', '--consistency', 'full']).out.includes('user:bob'), true, 'nothing was written');
+  const gate = warden(['schema', 'check', file('schema.zed', SCHEMA), next, '--fail-on', 'gained']);
+  t.equal(gate.code, 1, 'schema check fails when the kind of change it refuses happens');
+  t.match(gate.out, /^~ permission document#view: viewer - banned -> banned$/m, 'with the schema diff');
+  t.match(gate.out, /failed: answers change that --fail-on gained refuses/);
+  t.equal(warden(['schema', 'check', file('schema.zed', SCHEMA), file('schema.zed', SCHEMA)]).code, 0, 'no change passes');
+  t.equal(warden(['schema', 'check', file('schema.zed', SCHEMA), next, '--fail-on', 'sometimes']).code, 3, 'a usage error');
   t.equal(warden(['list-objects', 'document', 'view', 'user:bob', '--consistency', 'full']).out, 'document:q3\n');
   t.equal(warden(['list-subjects', 'document:q3', 'view', 'user', '--consistency', 'full']).out, 'user:alice\nuser:bob\n');
   t.match(warden(['list-permissions', 'document:q4', 'user:dave', '--consistency', 'full']).out, /^banned\tHAS_PERMISSION$/m);

@@ -12,7 +12,7 @@ export interface ApiClient {
     /** An Import whose stream stays open until `end()`: `write` sends a chunk. */
     openImport: () => { write(chunk: unknown): void; end(): Promise<any>; cancel(): Promise<any> };
   };
-  schema: Record<'WriteSchema' | 'ReadSchema' | 'ValidateSchema', Unary>;
+  schema: Record<'WriteSchema' | 'ReadSchema' | 'ValidateSchema' | 'SimulateSchema', Unary>;
   raw: Record<string, Client>;
   close(): void;
 }
@@ -82,7 +82,7 @@ export function apiClient(address: string, token?: string, ownConnection = false
         };
       },
     } as ApiClient['relationship'],
-    schema: wrap('SchemaService', { unary: ['WriteSchema', 'ReadSchema', 'ValidateSchema'], stream: [] }) as ApiClient['schema'],
+    schema: wrap('SchemaService', { unary: ['WriteSchema', 'ReadSchema', 'ValidateSchema', 'SimulateSchema'], stream: [] }) as ApiClient['schema'],
     raw,
     close: () => Object.values(raw).forEach((c) => c.close()),
   };

@@ -143,6 +143,35 @@ for (const [name, open] of [
       t.match(caveated, [{ name: 'on_day', permissionship: 'PERMISSIONSHIP_CONDITIONAL_PERMISSION', missing_context_params: ['day'] }], 'the caveat and what it misses');
     });
 
+    await t.test('SimulateSchema: the answers a proposed schema or relationship change would flip, nothing written', async (t) => {
+      const fresh = { fully_consistent: true };
+      // doc:a's viewers are tom, the group eng (ann) and, through nobody yet, banned users.
+      const withoutGroups = SCHEMA.replace('permission view = viewer + edit - banned', 'permission view = viewer - banned');
+      const r = await api.schema.SimulateSchema({ consistency: fresh, schema: withoutGroups, sample: 10 });
+      t.same(r.permissions.map((p: any) => `${p.resource_type}#${p.permission}`), ['doc#view'], 'only what the change reaches is evaluated');
+      const before = await api.permission.Check({ consistency: fresh, resource: obj('doc:a'), permission: 'view', subject: subj('user:tom') });
+      t.equal(before.permissionship, 'PERMISSIONSHIP_HAS_PERMISSION');
+      const gone = await api.schema.SimulateSchema({
+        consistency: fresh,
+        changes: [{ operation: 'OPERATION_DELETE', relationship: relMsg('group:eng#member@user:ann') }],
+        resource_type: 'doc',
+        permission: 'view',
+      });
+      t.match(gone.permissions, [{ resource_type: 'doc', permission: 'view', lost: { answers: '1', resources: '1', subjects: '1' } }]);
+      t.match(gone.flips, [{ kind: 'KIND_LOST', resource: { object_type: 'doc', object_id: 'a' }, permission: 'view', subject: { object: { object_type: 'user', object_id: 'ann' } }, before: 'PERMISSIONSHIP_HAS_PERMISSION', after: 'PERMISSIONSHIP_NO_PERMISSION' }]);
+      const still = await api.permission.Check({ consistency: fresh, resource: obj('doc:a'), permission: 'view', subject: subj('user:ann') });
+      t.equal(still.permissionship, 'PERMISSIONSHIP_HAS_PERMISSION', 'nothing was written');
+      await t.rejects(api.schema.SimulateSchema({ consistency: fresh, schema: SCHEMA.replace(' | group#member | user with on_day', ' | user with on_day') }), {
+        code: status.FAILED_PRECONDITION,
+        details: /would orphan stored relationships: allowed subject type `group#member` of `doc#viewer` is removed/,
+      });
+      await t.rejects(api.schema.SimulateSchema({ consistency: fresh }), { code: status.INVALID_ARGUMENT, details: /schema/ }, 'nothing proposed');
+      await t.rejects(api.schema.SimulateSchema({ consistency: fresh, changes: [{ operation: 'OPERATION_TOUCH', relationship: relMsg('doc:a#nope@user:tom') }] }), {
+        code: status.FAILED_PRECONDITION,
+        details: /changes\[0\]\.relationship/,
+      });
+    });
+
     await t.test('ListObjects and ListSubjects stream with a limit and a cursor that resumes without loss or repeats', async (t) => {
       const updates = Array.from({ length: 25 }, (_, i) => ({ operation: 'OPERATION_TOUCH', relationship: relMsg(`doc:many${String(i).padStart(2, '0')}#viewer@user:lou`) }));
       await api.relationship.Write({ updates });
