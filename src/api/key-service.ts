@@ -1,3 +1,6 @@
+import type { CallContext } from '../server/call.js';
+import type { AuditLog } from '../store/audit.js';
+import { recordAudit } from './audit-trail.js';
 import { invalidArgument, WardenError } from '../errors/error-code.js';
 import { createKey, rotateKey, validateScopes, validateTenantName, type AccessStore, type ApiKeyInfo } from '../store/access.js';
 
@@ -30,32 +33,38 @@ function keyId(id: string): void {
 }
 
 /** KeyService: one function per RPC (admin scope, checked by the call wrapper). */
-export function keyService(access: AccessStore) {
+export function keyService(access: AccessStore, audit: AuditLog) {
+  const record = (ctx: CallContext, method: string, tenant: string, operation: string, target: string) =>
+    recordAudit(audit, ctx, { method: `KeyService.${method}`, tenant, revision: null, changes: [{ operation, target }] });
   return {
-    async CreateKey(req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string }) {
+    async CreateKey(req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string }, ctx: CallContext) {
       validateTenantName(req.tenant, 'tenant');
       const scopes = validateScopes(req.scopes, 'scopes');
       if (req.description.length > MAX_DESCRIPTION) throw invalidArgument('description', `is ${req.description.length} characters, at most ${MAX_DESCRIPTION} allowed`);
       const lifetime = seconds(req.expires_in_seconds, 'expires_in_seconds');
       if (!(await access.hasTenant(req.tenant))) throw new WardenError('NOT_FOUND', `no tenant \`${req.tenant}\`: create it with CreateTenant first`, { field: 'tenant' });
       const { info, token } = await createKey(access, req.tenant, scopes, req.description, lifetime ? new Date(Date.now() + lifetime) : null);
+      await record(ctx, 'CreateKey', info.tenant, 'key-create', `${info.id} (${scopes.join(',')})`);
       return { key: toMessage(info), secret: token };
     },
-    async RotateKey(req: { id: string; grace_seconds: string; expires_in_seconds: string }) {
+    async RotateKey(req: { id: string; grace_seconds: string; expires_in_seconds: string }, ctx: CallContext) {
       keyId(req.id);
       const grace = seconds(req.grace_seconds, 'grace_seconds');
       const lifetime = seconds(req.expires_in_seconds, 'expires_in_seconds');
       const rotated = await rotateKey(access, req.id, grace, lifetime);
       if (!rotated) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
+      await record(ctx, 'RotateKey', rotated.info.tenant, 'key-rotate', `${req.id} -> ${rotated.info.id}`);
       return { key: toMessage(rotated.info), secret: rotated.token, replaced: toMessage(rotated.replaced) };
     },
     async ListKeys(req: { tenant: string }) {
       if (req.tenant) validateTenantName(req.tenant, 'tenant');
       return { keys: (await access.listKeys(req.tenant || undefined)).map(toMessage) };
     },
-    async RevokeKey(req: { id: string }) {
+    async RevokeKey(req: { id: string }, ctx: CallContext) {
       keyId(req.id);
-      if (!(await access.revokeKey(req.id))) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
+      const found = await access.findKey(req.id);
+      if (!found || !(await access.revokeKey(req.id))) throw new WardenError('NOT_FOUND', `no live key \`${req.id}\``, { field: 'id' });
+      await record(ctx, 'RevokeKey', found.info.tenant, 'key-revoke', req.id);
       return {};
     },
   };

@@ -1,3 +1,5 @@
+import { filterChange, recordAudit, relationshipChange } from './audit-trail.js';
+import { MAX_AUDIT_CHANGES, type AuditChange } from '../store/audit.js';
 import type { Precondition as StorePrecondition, RelationshipUpdate, Revision, StoredSchema } from '../store/store.js';
 import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import { cursorRevision } from '../store/store-support.js';
@@ -41,8 +43,9 @@ export function relationshipService() {
         preconditions: { operation: string; filter: PbFilter | null }[];
         metadata: PbStruct | null;
       },
-      { tenant }: CallContext,
+      ctx: CallContext,
     ) {
+      const { tenant } = ctx;
       if (!req.updates.length) throw invalidArgument('updates', 'at least one update is required');
       const updates: RelationshipUpdate[] = req.updates.map((u, i) => {
         const operation = OPERATIONS[u.operation as keyof typeof OPERATIONS];
@@ -58,22 +61,27 @@ export function relationshipService() {
           if (u.operation !== 'delete') schema.validateRelationship(u.relationship, `updates[${i}].relationship`);
         });
       };
-      const revision = await tenant.store.write(updates, { preconditions, guard, ...(req.metadata ? { metadata: storedStruct(req.metadata, 'metadata') } : {}) });
+      const metadata = req.metadata ? storedStruct(req.metadata, 'metadata') : null;
+      const revision = await tenant.store.write(updates, { preconditions, guard, ...(metadata ? { metadata } : {}) });
+      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Write', tenant: tenant.name, revision, changes: updates.map((u) => relationshipChange(u.operation, u.relationship)), metadata });
       return { written_at: tenant.zookie(revision) };
     },
 
     async Delete(
       req: { filter: PbFilter | null; limit: number; allow_partial: boolean; metadata: PbStruct | null; preconditions?: PbPrecondition[] },
-      { tenant }: CallContext,
+      ctx: CallContext,
     ) {
+      const { tenant } = ctx;
       const filter = toFilter(req.filter, 'filter');
       if (req.allow_partial && !req.limit) throw invalidArgument('allow_partial', 'needs a limit');
+      const metadata = req.metadata ? storedStruct(req.metadata, 'metadata') : null;
       const r = await tenant.store.deleteByFilter(filter, {
         ...(req.limit ? { limit: req.limit } : {}),
         allowPartial: req.allow_partial,
         preconditions: toPreconditions(req.preconditions ?? []),
-        ...(req.metadata ? { metadata: storedStruct(req.metadata, 'metadata') } : {}),
+        ...(metadata ? { metadata } : {}),
       });
+      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Delete', tenant: tenant.name, revision: r.revision, changes: [filterChange(filter)], total: r.deleted, metadata });
       return { deleted_at: tenant.zookie(r.revision), deleted_count: String(r.deleted), more_remain: r.more };
     },
 
@@ -107,7 +115,10 @@ export function relationshipService() {
       }
     },
 
-    async Import(requests: AsyncIterable<{ relationships: PbRelationship[] }>, { tenant, signal }: CallContext) {
+    async Import(requests: AsyncIterable<{ relationships: PbRelationship[] }>, ctx: CallContext) {
+      const { tenant, signal } = ctx;
+      // The first relationships are listed in the audit history; all are counted.
+      const listed: AuditChange[] = [];
       const { schema, revision: schemaRevision } = await tenant.schemaVersionAt(await tenant.store.headRevision());
       let n = 0;
       // Each relationship is checked as it arrives; the first bad one fails the whole import, which commits nothing.
@@ -119,6 +130,7 @@ export function relationshipService() {
             if (++n > MAX_IMPORT) throw invalidArgument('relationships', `more than ${MAX_IMPORT} relationships in one import: split it`);
             const rel = toRelationship(r, field);
             schema.validateRelationship(rel, field);
+            if (listed.length < MAX_AUDIT_CHANGES) listed.push(relationshipChange('import', rel));
             yield rel;
           }
         }
@@ -134,6 +146,7 @@ export function relationshipService() {
         }
       };
       const { revision, count } = await tenant.store.importRelationships(relationships(), { metadata: { import: true }, guard });
+      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Import', tenant: tenant.name, revision, changes: listed, total: count });
       return { imported_at: tenant.zookie(revision), count: String(count) };
     },
 

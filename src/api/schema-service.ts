@@ -1,3 +1,4 @@
+import { recordAudit } from './audit-trail.js';
 import { compileSchema, formatSchema, SchemaError } from '../../schema-dsl/index.js';
 import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import type { CallContext } from '../server/call.js';
@@ -17,18 +18,21 @@ function checkSize(text: string): void {
 /** SchemaService: one function per RPC. */
 export function schemaService(engine: Engine) {
   return {
-    async WriteSchema(req: { schema: string }, { tenant }: CallContext) {
+    async WriteSchema(req: { schema: string }, ctx: CallContext) {
+      const { tenant } = ctx;
       checkSize(req.schema);
       const next = compileSchema(req.schema);
       // The orphan check runs inside the store's write serialization, against the live
       // relationships, so no write the new schema would disallow can commit meanwhile.
-      const revision = await tenant.store.writeSchema(formatSchema(next), {
+      const text = formatSchema(next);
+      const revision = await tenant.store.writeSchema(text, {
         guard: async (current, live) => {
           if (!current) return;
           const problems = await orphanedBy(tenant.compiled(current).ir, next, live);
           if (problems.length) throw failedPrecondition(`the new schema would orphan stored relationships: ${problems.join('; ')}; delete them first`, 'schema');
         },
       });
+      await recordAudit(tenant.audit, ctx, { method: 'SchemaService.WriteSchema', tenant: tenant.name, revision, changes: [{ operation: 'schema', target: `${next.definitions.length} definitions, ${next.caveats.length} caveats` }], metadata: { schema: text } });
       return { written_at: tenant.zookie(revision) };
     },
 

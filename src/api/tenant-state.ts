@@ -1,3 +1,4 @@
+import type { AuditLog } from '../store/audit.js';
 import { trace } from '@opentelemetry/api';
 import { compileSchema } from '../../schema-dsl/index.js';
 import { RevisionPicker, type Consistency } from '../consistency/consistency.js';
@@ -24,6 +25,8 @@ const SCHEMA_AT_CACHE = 256;
  */
 export class TenantState {
   readonly store: Store;
+  /** The datastore's audit history. */
+  readonly audit: AuditLog;
   readonly #datastoreId: string;
   readonly #picker: RevisionPicker;
   readonly #schemas = new Map<string, TypeSystem>();
@@ -38,6 +41,7 @@ export class TenantState {
 
   constructor(datastore: Datastore, tenant: string, options: { quantizationMs?: number }) {
     this.store = datastore.store(tenant);
+    this.audit = datastore.audit;
     this.#datastoreId = datastore.id;
     this.#tenant = tenant;
     this.#picker = new RevisionPicker(this.store, datastore.id, { tenant, ...(options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {}) });

@@ -10,6 +10,7 @@ import { registerMigrate } from './migrate-command.js';
 import { registerServe } from './serve-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerSimulations } from './simulate-commands.js';
+import { registerAudit } from './audit-command.js';
 
 /** Builds the `warden` command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerTuples(program);
   registerQueries(program);
   registerSimulations(program.commands.find((c) => c.name() === 'schema')!, program.commands.find((c) => c.name() === 'tuple')!);
+  registerAudit(program);
   registerBench(program);
   return program;
 }

@@ -146,6 +146,13 @@ export async function runServe(config: ServeConfig): Promise<void> {
             log('warn', 'garbage collection failed', { error: e instanceof Error ? e.message : String(e) });
           },
         );
+        // Audit history has a retention of its own, pruned on the same beat.
+        if (config.auditRetentionMs) {
+          ds.audit.prune(new Date(Date.now() - config.auditRetentionMs)).then(
+            (removed) => removed && log('info', 'audit history pruned', { removed }),
+            (e: unknown) => log('warn', 'pruning the audit history failed', { error: e instanceof Error ? e.message : String(e) }),
+          );
+        }
       }, config.gcIntervalMs)
     : null;
   gc?.unref();

@@ -5,6 +5,9 @@ import { DEFAULT_GC_WINDOW_MS } from '../store/datastore.js';
 import { DEFAULT_LOCK_LIMITS } from '../store/lock-limits.js';
 import { DEFAULT_DATASTORE, redactUrl } from './datastore-config.js';
 
+/** How long audit history is kept by default: 90 days. */
+export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+
 /** The levels `--log-level` takes, most verbose first (pino's names). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -37,6 +40,7 @@ export interface ServeConfig {
   readonly lockWaitMs: number;
   readonly gcWindowMs: number;
   readonly gcIntervalMs: number;
+  readonly auditRetentionMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFormat: 'auto' | 'json' | 'pretty';
   readonly metricsAddress: string | undefined;
@@ -94,6 +98,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'lockWaitMs', flag: '--lock-wait-ms <ms>', env: ['WARDEN_LOCK_WAIT_MS'], kind: 'int', help: 'longest a write waits for the writer lock', defaultText: String(DEFAULT_LOCK_LIMITS.lockWaitMs) },
   { key: 'gcWindowMs', flag: '--gc-window-ms <ms>', env: ['WARDEN_GC_WINDOW_MS'], kind: 'int', help: 'keep history this long', defaultText: String(DEFAULT_GC_WINDOW_MS) },
   { key: 'gcIntervalMs', flag: '--gc-interval-ms <ms>', env: ['WARDEN_GC_INTERVAL_MS'], kind: 'int', help: 'run garbage collection this often (0: never)', defaultText: String(60 * 60 * 1000) },
+  { key: 'auditRetentionMs', flag: '--audit-retention-ms <ms>', env: ['WARDEN_AUDIT_RETENTION_MS'], kind: 'int', help: 'keep audit history this long, pruned as often as garbage collection runs (0: forever)', defaultText: String(DEFAULT_AUDIT_RETENTION_MS) },
   { key: 'logLevel', flag: '--log-level <level>', env: ['WARDEN_LOG_LEVEL'], kind: LOG_LEVELS, help: 'least severe log lines written (debug adds one line per call)', defaultText: 'info' },
   { key: 'logFormat', flag: '--log-format <format>', env: ['WARDEN_LOG_FORMAT'], kind: ['auto', 'json', 'pretty'], help: 'JSON lines, or readable lines; auto: readable on a terminal', defaultText: 'auto' },
   { key: 'metricsAddress', flag: '--metrics-address <host:port>', env: ['WARDEN_METRICS_ADDRESS'], kind: 'string', help: 'serve Prometheus metrics (/metrics) and probes (/healthz, /readyz) over HTTP here', defaultText: 'off' },
@@ -215,6 +220,7 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
     lockWaitMs: v('lockWaitMs', DEFAULT_LOCK_LIMITS.lockWaitMs),
     gcWindowMs: v('gcWindowMs', DEFAULT_GC_WINDOW_MS),
     gcIntervalMs: v('gcIntervalMs', 60 * 60 * 1000),
+    auditRetentionMs: v('auditRetentionMs', DEFAULT_AUDIT_RETENTION_MS),
     logLevel: v('logLevel', 'info'),
     logFormat: v('logFormat', 'auto'),
     metricsAddress,

@@ -53,7 +53,7 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
     if (!hit.info.scopes.includes(scope)) {
       throw new WardenError('PERMISSION_DENIED', `the API key lacks the \`${scope}\` scope this method needs (it has ${hit.info.scopes.join(', ')})`);
     }
-    return tenants.get(hit.info.tenant);
+    return { tenant: tenants.get(hit.info.tenant), actor: { keyId: id, tenant: hit.info.tenant } };
   };
 }
 

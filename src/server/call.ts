@@ -8,10 +8,35 @@ import type { Admission } from './admission.js';
 export interface CallContext {
   readonly tenant: TenantState;
   readonly signal: AbortSignal;
+  /** Who made the call (the key), for the audit history; absent without keys (insecure, testing). */
+  readonly actor?: Actor | null;
+  /** The call's request id (the caller's `x-request-id`, or one made for it). */
+  readonly requestId?: () => string;
 }
 
-/** Resolves a call's tenant from its metadata (authentication); throws UNAUTHENTICATED or PERMISSION_DENIED. */
-export type Authenticate = (call: { readonly metadata: import('@grpc/grpc-js').Metadata }, scope: Scope) => TenantState | Promise<TenantState>;
+/** The key a call was made with: its id and the tenant it belongs to. */
+export interface Actor {
+  readonly keyId: string;
+  readonly tenant: string;
+}
+
+/** An authenticated call: the tenant it acts for, and the key that made it. */
+export interface Caller {
+  readonly tenant: TenantState;
+  readonly actor: Actor | null;
+}
+
+/**
+ * Resolves a call's tenant from its metadata (authentication), with the key that made it where
+ * there is one; throws UNAUTHENTICATED or PERMISSION_DENIED.
+ */
+export type Authenticate = (call: { readonly metadata: import('@grpc/grpc-js').Metadata }, scope: Scope) => TenantState | Caller | Promise<TenantState | Caller>;
+
+/** What an authentication gave, as a caller. */
+async function callerOf(found: TenantState | Caller | Promise<TenantState | Caller>): Promise<Caller> {
+  const c = await found;
+  return 'actor' in c ? c : { tenant: c, actor: null };
+}
 
 /** What a method needs a key to be allowed: permission reads, relationship reads, writes, schema. */
 export type Scope = 'check' | 'read' | 'write' | 'schema' | 'admin';
@@ -130,9 +155,9 @@ export function unary<Req, Res>(
     const { signal, done } = signalFor(call);
     reply(obs, signal, done, callback, async () => {
       // Who is asking comes first: an unauthenticated caller learns nothing of its message.
-      const tenant = await authenticate(call, scope);
+      const { tenant, actor } = await callerOf(authenticate(call, scope));
       obs.tenant(tenant.name);
-      return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }), tenant.name);
+      return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
     });
   };
 }
@@ -169,9 +194,9 @@ export function serverStream<Req, Res>(
     };
     obs
       .run(async () => {
-        const tenant = await authenticate(call, scope);
+        const { tenant, actor } = await callerOf(authenticate(call, scope));
         obs.tenant(tenant.name);
-        await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal }, send), tenant.name);
+        await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal, actor, requestId: () => obs.requestId }, send), tenant.name);
       })
       .then(
         () => {
@@ -201,9 +226,9 @@ export function clientStream<Req, Res>(
     if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
     reply(obs, signal, done, callback, async () => {
-      const tenant = await authenticate(call, scope);
+      const { tenant, actor } = await callerOf(authenticate(call, scope));
       obs.tenant(tenant.name);
-      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal }), tenant.name);
+      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
     });
   };
 }

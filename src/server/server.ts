@@ -1,3 +1,4 @@
+import { auditService } from '../api/audit-service.js';
 import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { authzedPermissionsService, authzedSchemaService, authzedWatchService, EXPERIMENTAL_ALIASES } from '../api/authzed/authzed-services.js';
@@ -80,6 +81,9 @@ const METHODS: Record<string, Record<string, Method>> = {
     CreateTenant: { kind: 'unary', scope: 'admin' },
     ListTenants: { kind: 'unary', scope: 'admin' },
     DeleteTenant: { kind: 'unary', scope: 'admin' },
+  },
+  AuditService: {
+    ListAuditEvents: { kind: 'unary', scope: 'admin' },
   },
   KeyService: {
     CreateKey: { kind: 'unary', scope: 'admin' },
@@ -178,8 +182,9 @@ export async function startServer(options: ServerOptions, address: string): Prom
     PermissionService: warden.permissions,
     RelationshipService: warden.relationships,
     SchemaService: warden.schema,
-    TenantService: tenantService(options.datastore.access),
-    KeyService: keyService(options.datastore.access),
+    TenantService: tenantService(options.datastore.access, options.datastore.audit),
+    KeyService: keyService(options.datastore.access, options.datastore.audit),
+    AuditService: auditService(options.datastore.audit),
     WatchService: watch,
   });
   const spicedb: Impls = {

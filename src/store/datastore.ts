@@ -1,3 +1,4 @@
+import type { AuditLog } from './audit.js';
 import type { AccessStore } from './access.js';
 import type { Revision, Store } from './store.js';
 
@@ -18,6 +19,8 @@ export interface Datastore {
   store(tenant: string): Store;
   /** Tenants and API keys. */
   readonly access: AccessStore;
+  /** The audit history of every tenant's writes and of key and tenant changes. */
+  readonly audit: AuditLog;
   /** Applies pending migrations. */
   migrate(): Promise<void>;
   /** Throws FAILED_PRECONDITION unless the database is migrated to exactly this version of Warden. */

@@ -256,6 +256,11 @@ t.test('bad input gets one clear line and a non-zero code', async (t) => {
   t.match(warden(['tenant', 'create', 'initech', '--token', admin]).out, /created tenant initech/);
   t.match(warden(['tenant', 'list', '--token', admin, '--json']).out, /"name":"initech"/);
   t.match(warden(['tenant', 'delete', 'initech', '--token', admin]).out, /deleted tenant initech/);
+  // The audit history of what this file's tests changed: the tenant made and deleted last, by the admin key.
+  const history = warden(['audit', '--token', admin, '--tenant', 'initech']).out.trim().split('\n');
+  t.match(history, [/^\S+Z {2}initech {2}TenantService\.CreateTenant {2}key \S+ \(default\) {2}tenant-create initech$/, /TenantService\.DeleteTenant .*tenant-delete initech$/]);
+  t.match(warden(['audit', '--token', admin, '--resource', 'document:q3', '--limit', '1', '--json']).out, /^\{"id":"\d+".*"method":"SchemaService\.WriteSchema"|"method":"RelationshipService\.Write"/, 'by resource, as JSON');
+  t.equal(warden(['audit', '--token', admin, '--since', 'yesterday']).code, 3, 'a time it cannot read is a usage error');
 });
 
 t.test('watch streams changes', async (t) => {

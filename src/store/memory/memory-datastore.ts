@@ -1,3 +1,4 @@
+import { MemoryAuditLog } from '../audit.js';
 import { randomUUID } from 'node:crypto';
 import { revisionOf } from '../store.js';
 import type { Datastore, GcResult } from '../datastore.js';
@@ -9,6 +10,7 @@ export class MemoryDatastore implements Datastore {
   readonly id = randomUUID();
   readonly #stores = new Map<string, MemoryStore>();
   readonly access = new MemoryAccess((tenant) => this.#stores.delete(tenant));
+  readonly audit = new MemoryAuditLog();
   readonly #options: { clock?: Clock; maxUpdates?: number; counter: RevisionCounter };
 
   constructor(options: { clock?: Clock; maxUpdates?: number } = {}) {

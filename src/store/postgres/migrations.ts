@@ -98,6 +98,33 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`alter table warden_api_keys add column expires_at timestamptz, add column last_used_at timestamptz`.execute(db);
     },
   },
+  '0005_audit': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table warden_audit (
+          id bigint generated always as identity primary key,
+          tenant text collate "C" not null,
+          at timestamptz not null default clock_timestamp(),
+          revision bigint,
+          actor_key text not null,
+          actor_tenant text not null,
+          acting_as text,
+          method text not null,
+          metadata jsonb,
+          changes jsonb not null,
+          changes_total integer not null,
+          resources text[] not null,
+          subjects text[] not null
+        )`,
+        sql`create index warden_audit_tenant on warden_audit (tenant, id)`,
+        sql`create index warden_audit_at on warden_audit (at)`,
+        sql`create index warden_audit_resources on warden_audit using gin (resources)`,
+        sql`create index warden_audit_subjects on warden_audit using gin (subjects)`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

@@ -1,3 +1,4 @@
+import { PostgresAuditLog } from './postgres-audit.js';
 import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -40,6 +41,7 @@ export class PostgresDatastore implements Datastore {
   readonly #replica: Kysely<Database> | null;
   readonly #ctx: PostgresStoreContext;
   readonly access: PostgresAccess;
+  readonly audit: PostgresAuditLog;
   #release: (() => void) | null = null;
 
   readonly #feed: AccessFeed;
@@ -59,6 +61,7 @@ export class PostgresDatastore implements Datastore {
     this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks, raw, replicaHead: { value: -1n, at: 0 }, indexes };
     this.#feed = feed;
     this.access = new PostgresAccess(db, locks, feed, indexes ? (fn) => indexes.serialize(fn) : undefined);
+    this.audit = new PostgresAuditLog(db);
     // A deleted tenant's index goes with it; a tenant made again under its name loads afresh.
     if (indexes) feed.subscribe((c) => c.kind === 'tenant-deleted' && indexes.drop(c.tenant));
   }

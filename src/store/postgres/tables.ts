@@ -68,6 +68,23 @@ export interface ApiKeysTable {
   last_used_at: Date | null;
 }
 
+/** The audit history (retention of its own, independent of garbage collection). */
+export interface AuditTable {
+  id: Generated<string>;
+  tenant: string;
+  at: ColumnType<Date, never, never>;
+  revision: string | null;
+  actor_key: string;
+  actor_tenant: string;
+  acting_as: string | null;
+  method: string;
+  metadata: ColumnType<unknown, string | null, never> | null;
+  changes: ColumnType<unknown, string, never>;
+  changes_total: number;
+  resources: ColumnType<string[], string[], never>;
+  subjects: ColumnType<string[], string[], never>;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   warden_tenants: TenantsTable;
@@ -77,4 +94,5 @@ export interface Database {
   warden_relationships: RelationshipsTable;
   warden_schemas: SchemasTable;
   warden_import_staging: ImportStagingTable;
+  warden_audit: AuditTable;
 }
