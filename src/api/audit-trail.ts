@@ -23,7 +23,16 @@ export function filterChange(f: RelationshipFilter): AuditChange {
 export async function recordAudit(
   log: AuditLog,
   ctx: Pick<CallContext, 'actor' | 'requestId'>,
-  entry: { method: string; tenant: string; revision: Revision | null; changes: readonly AuditChange[]; total?: number; metadata?: Readonly<Record<string, unknown>> | null },
+  entry: {
+    method: string;
+    tenant: string;
+    revision: Revision | null;
+    changes: readonly AuditChange[];
+    total?: number;
+    metadata?: Readonly<Record<string, unknown>> | null;
+    /** Under impersonation, the person acting (`user:support_agent_7`). */
+    actingAs?: string | null;
+  },
 ): Promise<void> {
   const requestId = ctx.requestId?.();
   const metadata = entry.metadata || requestId ? { ...(entry.metadata ?? {}), ...(requestId ? { request_id: requestId } : {}) } : null;
@@ -32,7 +41,7 @@ export async function recordAudit(
     revision: entry.revision,
     actorKey: ctx.actor?.keyId ?? '',
     actorTenant: ctx.actor?.tenant ?? entry.tenant,
-    actingAs: null,
+    actingAs: entry.actingAs ?? null,
     method: entry.method,
     metadata,
     changes: entry.changes.slice(0, MAX_AUDIT_CHANGES),

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Engine, FoundResource, FoundSubject } from '../engine/engine.js';
-import { FALSE, type Condition } from '../engine/condition.js';
-import type { ObjectRef, SubjectRef } from '../model/relationship.js';
+import { FALSE, type Condition, type Decision } from '../engine/condition.js';
+import { subjectKey, type ObjectRef, type SubjectRef } from '../model/relationship.js';
 import { invalidArgument } from '../errors/error-code.js';
 import { toStatus } from '../errors/to-status.js';
 import type { Revision } from '../store/store.js';
@@ -23,6 +23,7 @@ import {
   type PbSubject,
 } from './convert.js';
 import { expandToMessage } from './expand-tree.js';
+import { auditImpersonated, impersonation, underImpersonation } from './impersonation.js';
 import { explanationToMessage } from './explain-tree.js';
 import { decodeListCursor, listLimit, requestDigest } from './list-cursor.js';
 import type { Listings, OpenListing } from './listings.js';
@@ -48,9 +49,10 @@ export function permissionService(engine: Engine, listings: Listings) {
   };
   return {
     async Check(
-      req: CheckItem & { consistency: PbConsistency | null; contextual_relationships: PbRelationship[]; explain: boolean },
-      { tenant, signal }: CallContext,
+      req: CheckItem & { consistency: PbConsistency | null; contextual_relationships: PbRelationship[]; explain: boolean; acting_as?: PbSubject | null },
+      ctx: CallContext,
     ) {
+      const { tenant, signal } = ctx;
       const resource = toObject(req.resource, 'resource');
       const permission = toName(req.permission, 'permission');
       const subject = toSubject(req.subject, 'subject');
@@ -61,10 +63,17 @@ export function permissionService(engine: Engine, listings: Listings) {
       const r = explained ?? (await engine.check(snap, question));
       const expires = r.expiresAt && r.decision.kind !== 'no' ? fromDate(r.expiresAt) : null;
       const explanation = explained ? explanationToMessage(explained.explanation) : null;
-      return { checked_at: tenant.zookie(snap.revision), ...fromDecision(r.decision), optional_expires_at: expires, explanation };
+      let decision = r.decision;
+      const acting = impersonation(engine, snap, req.acting_as, question.context, signal);
+      if (acting) {
+        decision = underImpersonation(decision, await acting.grant(subject));
+        await auditImpersonated(ctx, 'PermissionService.Check', snap.revision, acting.actor, [{ target: `${resource.type}:${resource.id}#${permission}@${subjectKey(subject)}`, decision }]);
+      }
+      return { checked_at: tenant.zookie(snap.revision), ...fromDecision(decision), optional_expires_at: expires, explanation };
     },
 
-    async BatchCheck(req: { consistency: PbConsistency | null; items: CheckItem[] }, { tenant, signal }: CallContext) {
+    async BatchCheck(req: { consistency: PbConsistency | null; items: CheckItem[]; acting_as?: PbSubject | null }, ctx: CallContext) {
+      const { tenant, signal } = ctx;
       if (req.items.length > MAX_BATCH_ITEMS) throw invalidArgument('items', `${req.items.length} items, at most ${MAX_BATCH_ITEMS} allowed`, 'ERROR_REASON_TOO_MANY_CHECKS_IN_REQUEST');
       const itemError = (e: unknown) => {
         const mapped = toStatus(e);
@@ -104,6 +113,8 @@ export function permissionService(engine: Engine, listings: Listings) {
         answers.set(key, engine.checkMany(snap, { ...g, resourceIds: [...ids], signal }).catch((e: unknown) => ({ error: e })));
       }
       const zookie = tenant.zookie(snap.revision);
+      const acting = impersonation(engine, snap, req.acting_as, {}, signal);
+      const asked: { target: string; decision: Decision }[] = [];
       const results = [];
       for (const [i, item] of parsed.entries()) {
         if ('error' in item) {
@@ -113,7 +124,11 @@ export function permissionService(engine: Engine, listings: Listings) {
         const answer = await answers.get(keys[i]!)!;
         try {
           if ('error' in answer) throw answer.error;
-          const decision = engine.decideCheck(snap, answer.get(item.resource.id) ?? FALSE, item.context);
+          let decision = engine.decideCheck(snap, answer.get(item.resource.id) ?? FALSE, item.context);
+          if (acting) {
+            decision = underImpersonation(decision, await acting.grant(item.subject));
+            asked.push({ target: `${item.resource.type}:${item.resource.id}#${item.permission}@${subjectKey(item.subject)}`, decision });
+          }
           results.push({ item: { checked_at: zookie, ...fromDecision(decision) } });
         } catch (e) {
           results.push(itemError(e));
@@ -121,6 +136,7 @@ export function permissionService(engine: Engine, listings: Listings) {
       }
       // A cancelled or timed-out call fails whole, not item by item.
       if (signal.aborted) throw signal.reason;
+      if (acting) await auditImpersonated(ctx, 'PermissionService.BatchCheck', snap.revision, acting.actor, asked);
       return { checked_at: zookie, results };
     },
 
@@ -148,16 +164,23 @@ export function permissionService(engine: Engine, listings: Listings) {
         cursor: string;
         /** Not in the native API: the SpiceDB surface asks for a cursor on every result. */
         every_result_cursor?: boolean;
+        acting_as?: PbSubject | null;
       },
-      { tenant, signal }: CallContext,
+      ctx: CallContext,
       send: (res: unknown) => Promise<void>,
     ) {
+      const { tenant, signal } = ctx;
       const resourceType = toTypeName(req.resource_type, 'resource_type');
       const permission = toName(req.permission, 'permission');
       const subject = toSubject(req.subject, 'subject');
       const contextualRelationships = toRelationships(req.contextual_relationships, 'contextual_relationships');
       const question = { resourceType, permission, subject, context: context(req.context), contextualRelationships };
       const listing = await resume(tenant, req.consistency, req.cursor, req.limit, question);
+      // Made for someone: nothing is listed unless the actor may act for the subject.
+      const acting = impersonation(engine, listing.snap, req.acting_as, question.context, signal);
+      const grant = acting ? await acting.grant(subject) : null;
+      if (acting) await auditImpersonated(ctx, 'PermissionService.ListObjects', listing.snap.revision, acting.actor, [{ target: `${resourceType}:*#${permission}@${subjectKey(subject)}`, decision: grant! }]);
+      if (grant?.kind === 'no') return;
       // Results stream as each batch of candidates is verified; the position [batch offset, n]
       // lets any server resume after the n-th result of that batch.
       const open: OpenListing<FoundResource> = (after, walkSignal) =>
@@ -170,7 +193,7 @@ export function permissionService(engine: Engine, listings: Listings) {
             }
           }
         })();
-      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (r, cursor) => send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(r.decision), cursor }), {
+      await listings.page(listing.scope, listing.cursor, listing.limit, signal, open, (r, cursor) => send({ looked_up_at: listing.zookie, object_id: r.id, ...fromDecision(grant ? underImpersonation(r.decision, grant) : r.decision), cursor }), {
         everyResult: req.every_result_cursor === true,
       });
     },
@@ -217,19 +240,26 @@ export function permissionService(engine: Engine, listings: Listings) {
     },
 
     async ListPermissions(
-      req: { consistency: PbConsistency | null; resource: PbObject | null; subject: PbSubject | null; context: PbStruct | null },
-      { tenant, signal }: CallContext,
+      req: { consistency: PbConsistency | null; resource: PbObject | null; subject: PbSubject | null; context: PbStruct | null; acting_as?: PbSubject | null },
+      ctx: CallContext,
     ) {
+      const { tenant, signal } = ctx;
       const resource = toObject(req.resource, 'resource');
       const subject = toSubject(req.subject, 'subject');
       const snap = await tenant.snapshot(toConsistency(req.consistency));
       const def = snap.schema.definition(resource.type);
       if (!def) throw invalidArgument('resource.object_type', `unknown type \`${resource.type}\``);
+      const acting = impersonation(engine, snap, req.acting_as, context(req.context), signal);
+      const grant = acting ? await acting.grant(subject) : null;
       const permissions = [];
+      const asked: { target: string; decision: Decision }[] = [];
       for (const m of def.members) {
         const r = await engine.check(snap, { resource, permission: m.name, subject, context: context(req.context), signal });
-        permissions.push({ permission: m.name, ...fromDecision(r.decision) });
+        const decision = grant ? underImpersonation(r.decision, grant) : r.decision;
+        asked.push({ target: `${resource.type}:${resource.id}#${m.name}@${subjectKey(subject)}`, decision });
+        permissions.push({ permission: m.name, ...fromDecision(decision) });
       }
+      if (acting) await auditImpersonated(ctx, 'PermissionService.ListPermissions', snap.revision, acting.actor, asked);
       return { checked_at: tenant.zookie(snap.revision), permissions };
     },
   };

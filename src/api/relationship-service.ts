@@ -10,11 +10,14 @@ import {
   toConsistency,
   toFilter,
   toRelationship,
+  toSubject,
   type PbConsistency,
   type PbFilter,
   type PbRelationship,
   type PbStruct,
+  type PbSubject,
 } from './convert.js';
+import { subjectKey } from '../model/relationship.js';
 import { listLimit } from './list-cursor.js';
 
 const OPERATIONS = { OPERATION_CREATE: 'create', OPERATION_TOUCH: 'touch', OPERATION_DELETE: 'delete' } as const;
@@ -42,10 +45,12 @@ export function relationshipService() {
         updates: { operation: string; relationship: PbRelationship | null }[];
         preconditions: { operation: string; filter: PbFilter | null }[];
         metadata: PbStruct | null;
+        acting_as?: PbSubject | null;
       },
       ctx: CallContext,
     ) {
       const { tenant } = ctx;
+      const actingAs = req.acting_as ? subjectKey(toSubject(req.acting_as, 'acting_as')) : null;
       if (!req.updates.length) throw invalidArgument('updates', 'at least one update is required');
       const updates: RelationshipUpdate[] = req.updates.map((u, i) => {
         const operation = OPERATIONS[u.operation as keyof typeof OPERATIONS];
@@ -63,15 +68,16 @@ export function relationshipService() {
       };
       const metadata = req.metadata ? storedStruct(req.metadata, 'metadata') : null;
       const revision = await tenant.store.write(updates, { preconditions, guard, ...(metadata ? { metadata } : {}) });
-      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Write', tenant: tenant.name, revision, changes: updates.map((u) => relationshipChange(u.operation, u.relationship)), metadata });
+      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Write', tenant: tenant.name, revision, changes: updates.map((u) => relationshipChange(u.operation, u.relationship)), metadata, actingAs });
       return { written_at: tenant.zookie(revision) };
     },
 
     async Delete(
-      req: { filter: PbFilter | null; limit: number; allow_partial: boolean; metadata: PbStruct | null; preconditions?: PbPrecondition[] },
+      req: { filter: PbFilter | null; limit: number; allow_partial: boolean; metadata: PbStruct | null; preconditions?: PbPrecondition[]; acting_as?: PbSubject | null },
       ctx: CallContext,
     ) {
       const { tenant } = ctx;
+      const actingAs = req.acting_as ? subjectKey(toSubject(req.acting_as, 'acting_as')) : null;
       const filter = toFilter(req.filter, 'filter');
       if (req.allow_partial && !req.limit) throw invalidArgument('allow_partial', 'needs a limit');
       const metadata = req.metadata ? storedStruct(req.metadata, 'metadata') : null;
@@ -81,7 +87,7 @@ export function relationshipService() {
         preconditions: toPreconditions(req.preconditions ?? []),
         ...(metadata ? { metadata } : {}),
       });
-      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Delete', tenant: tenant.name, revision: r.revision, changes: [filterChange(filter)], total: r.deleted, metadata });
+      await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Delete', tenant: tenant.name, revision: r.revision, changes: [filterChange(filter)], total: r.deleted, metadata, actingAs });
       return { deleted_at: tenant.zookie(r.revision), deleted_count: String(r.deleted), more_remain: r.more };
     },
 

@@ -42,12 +42,21 @@ export function registerQueries(program: Command): void {
     .option('--context <json>', 'caveat context')
     .option('--fail-on-deny', 'exit 1 when denied, 2 when conditional')
     .option('--explain', 'also say why: the path that grants, or the branches that failed and why')
+    .option('--acting-as <subject>', 'the person acting for the subject (support staff): granted only if they have `impersonate` on the subject; audited')
     .addHelpText(
       'after',
       '\nExamples:\n  $ warden check document:q3 view user:alice --at-least <zookie>\n  $ warden check document:q3 view user:alice --explain',
     );
-  clientOptions(consistencyOptions(check)).action(async (resource: string, permission: string, subject: string, o: { context?: string; failOnDeny?: boolean; explain?: boolean }, cmd: Command) => {
-    const req = { consistency: consistencyOf(cmd.opts()), resource: ref(resource, 'resource'), permission, subject: sub(subject, 'subject'), context: ctx(o.context), explain: !!o.explain };
+  clientOptions(consistencyOptions(check)).action(async (resource: string, permission: string, subject: string, o: { context?: string; failOnDeny?: boolean; explain?: boolean; actingAs?: string }, cmd: Command) => {
+    const req = {
+      consistency: consistencyOf(cmd.opts()),
+      resource: ref(resource, 'resource'),
+      permission,
+      subject: sub(subject, 'subject'),
+      context: ctx(o.context),
+      explain: !!o.explain,
+      acting_as: o.actingAs ? sub(o.actingAs, '--acting-as') : null,
+    };
     await withApi(cmd, async (api, g) => {
       const r = await api.call('PermissionService', 'Check', req);
       const why = r.explanation ? `\n${r.explanation.path ? `path: ${r.explanation.path}\n` : ''}${explanationText(r.explanation.tree, structToJson)}` : '';

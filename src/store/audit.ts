@@ -3,7 +3,7 @@ import type { Revision } from './store.js';
 
 /** One change an audited call made, as text: a relationship, a filter, a schema, a key, a tenant. */
 export interface AuditChange {
-  /** `create`, `touch`, `delete`, `delete-filter`, `import`, `schema`, `key-create`, `key-revoke`, `key-rotate`, `tenant-create`, `tenant-delete`, `check`. */
+  /** `create`, `touch`, `delete`, `delete-filter`, `import`, `schema`, `key-create`, `key-revoke`, `key-rotate`, `tenant-create`, `tenant-delete`, `check` (an impersonated read). */
   readonly operation: string;
   /** What it acted on: `document:q3#viewer@user:alice`, a filter, a key id, a tenant name. */
   readonly target: string;
@@ -21,7 +21,7 @@ export interface AuditEntry {
   /** The acting key's id (empty without keys: insecure or testing mode) and the tenant it belongs to. */
   readonly actorKey: string;
   readonly actorTenant: string;
-  /** Under impersonation, the subject acted for (`user:alice`); null otherwise. */
+  /** Under impersonation, the person acting (`user:support_agent_7`); the subject acted for is in the changes. Null otherwise. */
   readonly actingAs: string | null;
   /** `RelationshipService.Write`, ... */
   readonly method: string;
@@ -92,7 +92,7 @@ export function auditIndexTerms(changes: readonly AuditChange[]): { resources: s
   const resources = new Set<string>();
   const subjects = new Set<string>();
   for (const c of changes) {
-    const m = /^([^:#@]+):([^#@]+)#[^@]+@([^:#@]+):([^#@[]+)/.exec(c.target);
+    const m = /^([^:#@]+):([^#@]+)#[^@]+@([^:#@]+):([^#@[\s]+)/.exec(c.target);
     if (!m) continue;
     // A delete by filter names its fields as patterns: `*` for a field left open, ids joined by `,`.
     resources.add(m[1]!);

@@ -116,6 +116,9 @@ t.test('schema write and read, tuples, checks and lookups against the server', a
     ].join('\n'),
     'check --explain: the path, then the tree',
   );
+  const acting = warden(['check', 'document:q3', 'view', 'user:alice', '--consistency', 'full', '--acting-as', 'user:support']);
+  t.match(acting.err, /`user` defines no `impersonate` permission/, '--acting-as reaches the server, which refuses a type without impersonation');
+  t.not(acting.code, 0);
   t.match(
     warden(['check', 'document:q4', 'view', 'user:carol', '--consistency', 'full', '--explain', '--context', '{"day":"wed"}']).out,
     /^ +└─ document:q4#viewer@user:carol\[on_day\]: no; caveat `on_day` is false; caveat on_day\(day="wed"\): no$/m,

@@ -1,0 +1,64 @@
+import type { Decision } from '../engine/condition.js';
+import type { Engine, Snapshot } from '../engine/engine.js';
+import { failedPrecondition } from '../errors/error-code.js';
+import { subjectKey, type SubjectRef } from '../model/relationship.js';
+import type { CallContext } from '../server/call.js';
+import type { Revision } from '../store/store.js';
+import { recordAudit } from './audit-trail.js';
+import { toSubject, type PbSubject } from './convert.js';
+
+/** The permission, on a subject's type, that lets someone act for a subject of that type. */
+export const IMPERSONATE_PERMISSION = 'impersonate';
+
+/** A request made for someone: who acts, and whether they may act for a given subject. */
+export interface Impersonation {
+  readonly actor: SubjectRef;
+  /** Whether the actor may act for `subject` (the subject's `impersonate` permission, checked at the request's snapshot). */
+  grant(subject: SubjectRef): Promise<Decision>;
+}
+
+/**
+ * The impersonation a request asks for with `acting_as`, or null. A subject may be acted for only
+ * where its type defines `impersonate` (FAILED_PRECONDITION otherwise), and only by an actor who
+ * has it on that subject (an expiring grant ends on time: the store never returns an expired one).
+ */
+export function impersonation(engine: Engine, snap: Snapshot, actingAs: PbSubject | null | undefined, context: Readonly<Record<string, unknown>>, signal?: AbortSignal): Impersonation | null {
+  if (!actingAs) return null;
+  const actor = toSubject(actingAs, 'acting_as');
+  const grants = new Map<string, Promise<Decision>>();
+  return {
+    actor,
+    grant(subject) {
+      const key = subjectKey(subject);
+      let g = grants.get(key);
+      if (!g) {
+        if (!snap.schema.member(subject.type, IMPERSONATE_PERMISSION)) {
+          throw failedPrecondition(`\`${subject.type}\` defines no \`${IMPERSONATE_PERMISSION}\` permission, so no one may act for \`${key}\`: add one to the schema to allow it`, 'acting_as');
+        }
+        const resource = { type: subject.type, id: subject.id };
+        g = engine.check(snap, { resource, permission: IMPERSONATE_PERMISSION, subject: actor, context, ...(signal ? { signal } : {}) }).then((r) => r.decision);
+        grants.set(key, g);
+      }
+      return g;
+    },
+  };
+}
+
+/** A decision made for someone: granted only as far as both the subject's answer and the actor's grant go. */
+export function underImpersonation(decision: Decision, grant: Decision): Decision {
+  if (decision.kind === 'no' || grant.kind === 'no') return { kind: 'no' };
+  if (decision.kind === 'has' && grant.kind === 'has') return decision;
+  const missing = [...(decision.kind === 'conditional' ? decision.missing : []), ...(grant.kind === 'conditional' ? grant.missing : [])];
+  return { kind: 'conditional', missing: [...new Set(missing)].sort() };
+}
+
+/** Records an impersonated read in the audit history: the key, the actor, and each question with its answer. */
+export function auditImpersonated(ctx: CallContext, method: string, revision: Revision, actor: SubjectRef, asked: readonly { target: string; decision: Decision }[]): Promise<void> {
+  return recordAudit(ctx.tenant.audit, ctx, {
+    method,
+    tenant: ctx.tenant.name,
+    revision,
+    actingAs: subjectKey(actor),
+    changes: asked.map((a) => ({ operation: 'check', target: `${a.target} -> ${a.decision.kind}` })),
+  });
+}
