@@ -11,6 +11,7 @@ import { registerServe } from './serve-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerSimulations } from './simulate-commands.js';
 import { registerAudit } from './audit-command.js';
+import { registerToken } from './token-command.js';
 
 /** Builds the `warden` command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerQueries(program);
   registerSimulations(program.commands.find((c) => c.name() === 'schema')!, program.commands.find((c) => c.name() === 'tuple')!);
   registerAudit(program);
+  registerToken(program);
   registerBench(program);
   return program;
 }

@@ -127,8 +127,8 @@ export async function runServe(config: ServeConfig): Promise<void> {
   // One process serves the ops endpoint: this one alone, or the primary for its workers.
   let ops: OpsServer | null = null;
   if (slot === null && config.metricsAddress) {
-    ops = await startOpsServer(config.metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state });
-    log('info', 'ops endpoint serving', { address: `${config.metricsAddress.replace(/:\d+$/, '')}:${ops.port}`, paths: [...(telemetry.metricsText ? ['/metrics'] : []), '/healthz', '/readyz'] });
+    ops = await startOpsServer(config.metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state, jwks: () => server.tokens.jwks() });
+    log('info', 'ops endpoint serving', { address: `${config.metricsAddress.replace(/:\d+$/, '')}:${ops.port}`, paths: [...(telemetry.metricsText ? ['/metrics'] : []), '/healthz', '/readyz', '/.well-known/jwks.json'] });
   }
   answerOpsQuestions({ metrics: telemetry.metricsText, readiness: () => server.readiness.state });
   reportServing(address);

@@ -13,6 +13,8 @@ export interface OpsSources {
   readonly metrics?: (() => Promise<string>) | null;
   /** Readiness, read at each /readyz. */
   readonly readiness: () => ReadinessState | Promise<ReadinessState>;
+  /** The edge tokens' JWKS (absent: /.well-known/jwks.json is 404). */
+  readonly jwks?: (() => Promise<unknown>) | null;
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {
@@ -25,7 +27,8 @@ function json(res: ServerResponse, code: number, body: unknown): void {
  * The HTTP endpoint beside the gRPC port (`--metrics-address`), for scrapers and probes:
  * `GET /metrics` (Prometheus), `GET /healthz` (liveness: 200 while the process serves at all),
  * `GET /readyz` (readiness: 200 when the datastore answers and is migrated and the server is not
- * draining, else 503; the body says which part failed and Redis's state). Nothing else.
+ * draining, else 503; the body says which part failed and Redis's state), and
+ * `GET /.well-known/jwks.json` (the edge tokens' public keys, for gateways). Nothing else.
  */
 export function startOpsServer(address: string, sources: OpsSources): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
@@ -42,6 +45,18 @@ export function startOpsServer(address: string, sources: OpsSources): Promise<Op
       return;
     }
     if (path === '/healthz' || path === '/livez') return json(res, 200, { status: 'alive' });
+    if (path === '/.well-known/jwks.json' && sources.jwks) {
+      sources.jwks().then(
+        (jwks) => {
+          const text = `${JSON.stringify(jwks)}\n`;
+          // Gateways fetch it often: a minute's caching; a rotated key keeps verifying far longer.
+          res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60', 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+        (e: unknown) => json(res, 503, { error: `the signing keys could not be read: ${e instanceof Error ? e.message : String(e)}` }),
+      );
+      return;
+    }
     if (path === '/readyz') {
       Promise.resolve(sources.readiness()).then(
         (state) => json(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'not ready', ...state }),
@@ -49,7 +64,7 @@ export function startOpsServer(address: string, sources: OpsSources): Promise<Op
       );
       return;
     }
-    return json(res, 404, { error: `no such path: ${path}`, paths: [...(sources.metrics ? ['/metrics'] : []), '/healthz', '/readyz'] });
+    return json(res, 404, { error: `no such path: ${path}`, paths: [...(sources.metrics ? ['/metrics'] : []), '/healthz', '/readyz', ...(sources.jwks ? ['/.well-known/jwks.json'] : [])] });
   });
   // Probes and scrapes are small and quick: bound what a slow or idle client can hold.
   server.requestTimeout = 10_000;

@@ -25,6 +25,7 @@ export const PROTO_FILES = [
   'warden/v1/tenant_service.proto',
   'warden/v1/key_service.proto',
   'warden/v1/audit_service.proto',
+  'warden/v1/token_service.proto',
   'warden/v1/watch_service.proto',
 ];
 

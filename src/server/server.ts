@@ -1,4 +1,6 @@
 import { auditService } from '../api/audit-service.js';
+import { tokenService } from '../api/token-service.js';
+import { EdgeTokens } from '../tokens/edge-tokens.js';
 import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { authzedPermissionsService, authzedSchemaService, authzedWatchService, EXPERIMENTAL_ALIASES } from '../api/authzed/authzed-services.js';
@@ -47,6 +49,8 @@ export interface RunningServer {
   readonly port: number;
   /** Whether the server should get traffic (datastore reachable and migrated, not draining), kept current. */
   readonly readiness: Readiness;
+  /** The edge token signer (its JWKS is served over HTTP too). */
+  readonly tokens: EdgeTokens;
   /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then ends the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -84,6 +88,11 @@ const METHODS: Record<string, Record<string, Method>> = {
   },
   AuditService: {
     ListAuditEvents: { kind: 'unary', scope: 'admin' },
+  },
+  TokenService: {
+    IssueToken: { kind: 'unary', scope: 'check' },
+    GetJwks: { kind: 'unary', scope: 'check' },
+    RotateSigningKey: { kind: 'unary', scope: 'admin' },
   },
   KeyService: {
     CreateKey: { kind: 'unary', scope: 'admin' },
@@ -152,6 +161,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
     if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
   });
   const warden = { permissions: permissionService(engine, listings), relationships: relationshipService(), schema: schemaService(engine) };
+  const tokens = new EdgeTokens(options.datastore.signingKeys);
   const watch = watchService();
   type Impls = Record<string, Record<string, (...args: never[]) => Promise<unknown>>>;
   const register = (pkg: GrpcObject, prefix: string, methods: Record<string, Record<string, Method>>, impls: Impls): void => {
@@ -185,6 +195,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
     TenantService: tenantService(options.datastore.access, options.datastore.audit),
     KeyService: keyService(options.datastore.access, options.datastore.audit),
     AuditService: auditService(options.datastore.audit),
+    TokenService: tokenService(engine, tokens),
     WatchService: watch,
   });
   const spicedb: Impls = {
@@ -223,6 +234,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
   return {
     port,
     readiness,
+    tokens,
     async shutdown(graceMs: number): Promise<void> {
       unsubscribe();
       listings.close();

@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit.js';
+import type { SigningKeyStore } from './signing-keys.js';
 import type { AccessStore } from './access.js';
 import type { Revision, Store } from './store.js';
 
@@ -21,6 +22,8 @@ export interface Datastore {
   readonly access: AccessStore;
   /** The audit history of every tenant's writes and of key and tenant changes. */
   readonly audit: AuditLog;
+  /** The keys that sign edge tokens, shared by every server on the datastore. */
+  readonly signingKeys: SigningKeyStore;
   /** Applies pending migrations. */
   migrate(): Promise<void>;
   /** Throws FAILED_PRECONDITION unless the database is migrated to exactly this version of Warden. */

@@ -116,6 +116,15 @@ t.test('schema write and read, tuples, checks and lookups against the server', a
     ].join('\n'),
     'check --explain: the path, then the tree',
   );
+  const edge = warden(['token', 'issue', 'user:alice', '--resource', 'document:q3', '--resource', 'document:q4', '--permission', 'view', '--consistency', 'full', '--ttl', '2m']).out.trim();
+  t.match(edge, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'token issue prints a JWT');
+  const jwksFile = file('jwks.json', warden(['token', 'jwks']).out);
+  const verified = warden(['token', 'verify', edge, '--jwks', jwksFile]);
+  t.equal(verified.code, 0, verified.err);
+  t.match(JSON.parse(verified.out), { sub: 'user:alice', perms: { 'document:q3': ['view'] } }, 'verified offline, with its claims');
+  t.notOk(JSON.parse(verified.out).perms['document:q4'], 'no more than Check answers');
+  const bad = warden(['token', 'verify', `${edge.slice(0, -4)}AAAA`, '--jwks', jwksFile]);
+  t.same([bad.code, /the token is not valid/.test(bad.err)], [1, true], 'a tampered token is refused');
   const acting = warden(['check', 'document:q3', 'view', 'user:alice', '--consistency', 'full', '--acting-as', 'user:support']);
   t.match(acting.err, /`user` defines no `impersonate` permission/, '--acting-as reaches the server, which refuses a type without impersonation');
   t.not(acting.code, 0);

@@ -1,4 +1,5 @@
 import { MemoryAuditLog } from '../audit.js';
+import { MemorySigningKeys } from '../signing-keys.js';
 import { randomUUID } from 'node:crypto';
 import { revisionOf } from '../store.js';
 import type { Datastore, GcResult } from '../datastore.js';
@@ -11,6 +12,7 @@ export class MemoryDatastore implements Datastore {
   readonly #stores = new Map<string, MemoryStore>();
   readonly access = new MemoryAccess((tenant) => this.#stores.delete(tenant));
   readonly audit = new MemoryAuditLog();
+  readonly signingKeys = new MemorySigningKeys();
   readonly #options: { clock?: Clock; maxUpdates?: number; counter: RevisionCounter };
 
   constructor(options: { clock?: Clock; maxUpdates?: number } = {}) {

@@ -125,6 +125,17 @@ const MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0006_signing_keys': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`create table warden_signing_keys (
+        kid text primary key,
+        private_jwk text not null,
+        public_jwk text not null,
+        created_at timestamptz not null default clock_timestamp(),
+        retires_at timestamptz
+      )`.execute(db);
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

@@ -1,4 +1,5 @@
 import { PostgresAuditLog } from './postgres-audit.js';
+import { PostgresSigningKeys } from './postgres-signing-keys.js';
 import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -42,6 +43,7 @@ export class PostgresDatastore implements Datastore {
   readonly #ctx: PostgresStoreContext;
   readonly access: PostgresAccess;
   readonly audit: PostgresAuditLog;
+  readonly signingKeys: PostgresSigningKeys;
   #release: (() => void) | null = null;
 
   readonly #feed: AccessFeed;
@@ -62,6 +64,7 @@ export class PostgresDatastore implements Datastore {
     this.#feed = feed;
     this.access = new PostgresAccess(db, locks, feed, indexes ? (fn) => indexes.serialize(fn) : undefined);
     this.audit = new PostgresAuditLog(db);
+    this.signingKeys = new PostgresSigningKeys(db);
     // A deleted tenant's index goes with it; a tenant made again under its name loads afresh.
     if (indexes) feed.subscribe((c) => c.kind === 'tenant-deleted' && indexes.drop(c.tenant));
   }

@@ -85,6 +85,15 @@ export interface AuditTable {
   subjects: ColumnType<string[], string[], never>;
 }
 
+/** Edge token signing keys (Ed25519 JWKs); see SigningKeyStore. */
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: ColumnType<Date, never, never>;
+  retires_at: Date | null;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   warden_tenants: TenantsTable;
@@ -95,4 +104,5 @@ export interface Database {
   warden_schemas: SchemasTable;
   warden_import_staging: ImportStagingTable;
   warden_audit: AuditTable;
+  warden_signing_keys: SigningKeysTable;
 }
