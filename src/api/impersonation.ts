@@ -7,7 +7,7 @@ import type { Revision } from '../store/store.js';
 import { recordAudit } from './audit-trail.js';
 import { toSubject, type PbSubject } from './convert.js';
 
-/** The permission, on a subject's type, that lets someone act for a subject of that type. */
+/** The permission, on a subject's type, that lets someone act for a subject of that type (unless the tenant names another). */
 export const IMPERSONATE_PERMISSION = 'impersonate';
 
 /** A request made for someone: who acts, and whether they may act for a given subject. */
@@ -22,9 +22,18 @@ export interface Impersonation {
  * where its type defines `impersonate` (FAILED_PRECONDITION otherwise), and only by an actor who
  * has it on that subject (an expiring grant ends on time: the store never returns an expired one).
  */
-export function impersonation(engine: Engine, snap: Snapshot, actingAs: PbSubject | null | undefined, context: Readonly<Record<string, unknown>>, signal?: AbortSignal): Impersonation | null {
+export async function impersonation(
+  engine: Engine,
+  tenant: CallContext['tenant'],
+  snap: Snapshot,
+  actingAs: PbSubject | null | undefined,
+  context: Readonly<Record<string, unknown>>,
+  signal?: AbortSignal,
+): Promise<Impersonation | null> {
   if (!actingAs) return null;
   const actor = toSubject(actingAs, 'acting_as');
+  // The tenant may name its own permission for it (TenantService settings).
+  const permission = (await tenant.settings()).impersonatePermission ?? IMPERSONATE_PERMISSION;
   const grants = new Map<string, Promise<Decision>>();
   return {
     actor,
@@ -32,11 +41,11 @@ export function impersonation(engine: Engine, snap: Snapshot, actingAs: PbSubjec
       const key = subjectKey(subject);
       let g = grants.get(key);
       if (!g) {
-        if (!snap.schema.member(subject.type, IMPERSONATE_PERMISSION)) {
-          throw failedPrecondition(`\`${subject.type}\` defines no \`${IMPERSONATE_PERMISSION}\` permission, so no one may act for \`${key}\`: add one to the schema to allow it`, 'acting_as');
+        if (!snap.schema.member(subject.type, permission)) {
+          throw failedPrecondition(`\`${subject.type}\` defines no \`${permission}\` permission, so no one may act for \`${key}\`: add one to the schema to allow it`, 'acting_as');
         }
         const resource = { type: subject.type, id: subject.id };
-        g = engine.check(snap, { resource, permission: IMPERSONATE_PERMISSION, subject: actor, context, ...(signal ? { signal } : {}) }).then((r) => r.decision);
+        g = engine.check(snap, { resource, permission, subject: actor, context, ...(signal ? { signal } : {}) }).then((r) => r.decision);
         grants.set(key, g);
       }
       return g;

@@ -64,7 +64,7 @@ export function permissionService(engine: Engine, listings: Listings) {
       const expires = r.expiresAt && r.decision.kind !== 'no' ? fromDate(r.expiresAt) : null;
       const explanation = explained ? explanationToMessage(explained.explanation) : null;
       let decision = r.decision;
-      const acting = impersonation(engine, snap, req.acting_as, question.context, signal);
+      const acting = await impersonation(engine, tenant, snap, req.acting_as, question.context, signal);
       if (acting) {
         decision = underImpersonation(decision, await acting.grant(subject));
         await auditImpersonated(ctx, 'PermissionService.Check', snap.revision, acting.actor, [{ target: `${resource.type}:${resource.id}#${permission}@${subjectKey(subject)}`, decision }]);
@@ -113,7 +113,7 @@ export function permissionService(engine: Engine, listings: Listings) {
         answers.set(key, engine.checkMany(snap, { ...g, resourceIds: [...ids], signal }).catch((e: unknown) => ({ error: e })));
       }
       const zookie = tenant.zookie(snap.revision);
-      const acting = impersonation(engine, snap, req.acting_as, {}, signal);
+      const acting = await impersonation(engine, tenant, snap, req.acting_as, {}, signal);
       const asked: { target: string; decision: Decision }[] = [];
       const results = [];
       for (const [i, item] of parsed.entries()) {
@@ -177,7 +177,7 @@ export function permissionService(engine: Engine, listings: Listings) {
       const question = { resourceType, permission, subject, context: context(req.context), contextualRelationships };
       const listing = await resume(tenant, req.consistency, req.cursor, req.limit, question);
       // Made for someone: nothing is listed unless the actor may act for the subject.
-      const acting = impersonation(engine, listing.snap, req.acting_as, question.context, signal);
+      const acting = await impersonation(engine, tenant, listing.snap, req.acting_as, question.context, signal);
       const grant = acting ? await acting.grant(subject) : null;
       if (acting) await auditImpersonated(ctx, 'PermissionService.ListObjects', listing.snap.revision, acting.actor, [{ target: `${resourceType}:*#${permission}@${subjectKey(subject)}`, decision: grant! }]);
       if (grant?.kind === 'no') return;
@@ -249,7 +249,7 @@ export function permissionService(engine: Engine, listings: Listings) {
       const snap = await tenant.snapshot(toConsistency(req.consistency));
       const def = snap.schema.definition(resource.type);
       if (!def) throw invalidArgument('resource.object_type', `unknown type \`${resource.type}\``);
-      const acting = impersonation(engine, snap, req.acting_as, context(req.context), signal);
+      const acting = await impersonation(engine, tenant, snap, req.acting_as, context(req.context), signal);
       const grant = acting ? await acting.grant(subject) : null;
       const permissions = [];
       const asked: { target: string; decision: Decision }[] = [];

@@ -1,7 +1,7 @@
 import { filterChange, recordAudit, relationshipChange } from './audit-trail.js';
 import { MAX_AUDIT_CHANGES, type AuditChange } from '../store/audit.js';
 import type { Precondition as StorePrecondition, RelationshipUpdate, Revision, StoredSchema } from '../store/store.js';
-import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
+import { WardenError, failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import { cursorRevision } from '../store/store-support.js';
 import type { CallContext } from '../server/call.js';
 import {
@@ -37,6 +37,17 @@ function toPreconditions(list: readonly PbPrecondition[]): StorePrecondition[] {
   });
 }
 
+/** How many more relationships a tenant may hold under its quota (Infinity without one). */
+async function quotaRoom(tenant: CallContext['tenant']): Promise<number> {
+  const { maxRelationships } = await tenant.settings();
+  if (!maxRelationships) return Infinity;
+  return Math.max(0, maxRelationships - (await tenant.store.countRelationships()));
+}
+
+function overQuota(room: number, adding: number, field: string): WardenError {
+  return new WardenError('RESOURCE_EXHAUSTED', `this tenant's relationship quota leaves room for ${room} more; this would add ${adding}: delete some, or raise max_relationships`, { field });
+}
+
 /** RelationshipService: one function per RPC. */
 export function relationshipService() {
   return {
@@ -67,6 +78,10 @@ export function relationshipService() {
         });
       };
       const metadata = req.metadata ? storedStruct(req.metadata, 'metadata') : null;
+      // Counted as if every write were new (a touch of an existing relationship adds nothing, but is not told apart here).
+      const adding = updates.reduce((n, u) => n + (u.operation === 'delete' ? -1 : 1), 0);
+      const room = await quotaRoom(tenant);
+      if (adding > room) throw overQuota(room, adding, 'updates');
       const revision = await tenant.store.write(updates, { preconditions, guard, ...(metadata ? { metadata } : {}) });
       await recordAudit(tenant.audit, ctx, { method: 'RelationshipService.Write', tenant: tenant.name, revision, changes: updates.map((u) => relationshipChange(u.operation, u.relationship)), metadata, actingAs });
       return { written_at: tenant.zookie(revision) };
@@ -125,6 +140,7 @@ export function relationshipService() {
       const { tenant, signal } = ctx;
       // The first relationships are listed in the audit history; all are counted.
       const listed: AuditChange[] = [];
+      const room = await quotaRoom(tenant);
       const { schema, revision: schemaRevision } = await tenant.schemaVersionAt(await tenant.store.headRevision());
       let n = 0;
       // Each relationship is checked as it arrives; the first bad one fails the whole import, which commits nothing.
@@ -134,6 +150,7 @@ export function relationshipService() {
           for (const r of chunk.relationships) {
             const field = `relationships[${n}]`;
             if (++n > MAX_IMPORT) throw invalidArgument('relationships', `more than ${MAX_IMPORT} relationships in one import: split it`);
+            if (n > room) throw overQuota(room, n, 'relationships');
             const rel = toRelationship(r, field);
             schema.validateRelationship(rel, field);
             if (listed.length < MAX_AUDIT_CHANGES) listed.push(relationshipChange('import', rel));

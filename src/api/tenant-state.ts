@@ -1,4 +1,5 @@
 import type { AuditLog } from '../store/audit.js';
+import type { TenantSettings } from '../store/access.js';
 import { trace } from '@opentelemetry/api';
 import { compileSchema } from '../../schema-dsl/index.js';
 import { RevisionPicker, type Consistency } from '../consistency/consistency.js';
@@ -39,7 +40,11 @@ export class TenantState {
     return this.#tenant;
   }
 
-  constructor(datastore: Datastore, tenant: string, options: { quantizationMs?: number }) {
+  /** The tenant's settings (cached for a few seconds). */
+  readonly settings: () => Promise<TenantSettings>;
+
+  constructor(datastore: Datastore, tenant: string, options: { quantizationMs?: number }, settings?: () => Promise<TenantSettings>) {
+    this.settings = settings ?? (() => datastore.access.tenantSettings(tenant));
     this.store = datastore.store(tenant);
     this.audit = datastore.audit;
     this.#datastoreId = datastore.id;
@@ -108,11 +113,15 @@ export class TenantState {
   }
 }
 
+/** How long a tenant's settings are trusted before they are read again: the bound on a settings change reaching every server. */
+export const SETTINGS_TTL_MS = 5000;
+
 /** Tenant states, made on first use. */
 export class Tenants {
   readonly #datastore: Datastore;
   readonly #options: { quantizationMs?: number };
   readonly #states = new Map<string, TenantState>();
+  readonly #settings = new Map<string, { value: TenantSettings; at: number; loading: Promise<TenantSettings> | null }>();
 
   constructor(datastore: Datastore, options: { quantizationMs?: number } = {}) {
     this.#datastore = datastore;
@@ -121,12 +130,44 @@ export class Tenants {
 
   get(tenant: string): TenantState {
     let s = this.#states.get(tenant);
-    if (!s) this.#states.set(tenant, (s = new TenantState(this.#datastore, tenant, this.#options)));
+    if (!s) this.#states.set(tenant, (s = new TenantState(this.#datastore, tenant, this.#options, () => this.settings(tenant))));
     return s;
+  }
+
+  /** A tenant's settings, read again once older than SETTINGS_TTL_MS. */
+  settings(tenant: string): Promise<TenantSettings> {
+    const known = this.#settings.get(tenant);
+    if (known && Date.now() - known.at < SETTINGS_TTL_MS) return Promise.resolve(known.value);
+    if (known?.loading) return known.loading;
+    const loading = this.#datastore.access.tenantSettings(tenant).then(
+      (value) => {
+        if (this.#settings.size > 100_000) this.#settings.clear();
+        this.#settings.set(tenant, { value, at: Date.now(), loading: null });
+        return value;
+      },
+      (e: unknown) => {
+        // Not asked again for a while (admission asks on every call): the last value, or the defaults, stand.
+        this.#settings.set(tenant, { value: known?.value ?? {}, at: Date.now(), loading: null });
+        throw e;
+      },
+    );
+    this.#settings.set(tenant, { value: known?.value ?? {}, at: known?.at ?? 0, loading });
+    return loading;
+  }
+
+  /**
+   * A tenant's settings as last read, at once (for admission, which must not wait): the defaults
+   * until the first read ends; a stale value starts a new read.
+   */
+  cachedSettings(tenant: string): TenantSettings {
+    const known = this.#settings.get(tenant);
+    if (!known || Date.now() - known.at >= SETTINGS_TTL_MS) this.settings(tenant).catch(() => {});
+    return known?.value ?? {};
   }
 
   /** Drops a deleted tenant's state: a tenant made again under its name starts afresh. */
   forget(tenant: string): void {
     this.#states.delete(tenant);
+    this.#settings.delete(tenant);
   }
 }

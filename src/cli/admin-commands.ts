@@ -164,6 +164,42 @@ export function registerAdmin(program: Command): void {
   });
 
   clientOptions(
+    tenant
+      .command('settings')
+      .description("show a tenant's own limits, or change them (0 or an empty name: the server's default)")
+      .argument('<name>')
+      .option('--max-rate <n>', 'calls a second')
+      .option('--max-in-flight <n>', 'calls running at once')
+      .option('--max-relationships <n>', 'relationships it may hold (writes past it are refused)')
+      .option('--impersonate-permission <name>', 'the permission that lets someone act for a subject')
+      .addHelpText('after', '\nExamples:\n  $ warden tenant settings acme --token $ADMIN_KEY\n  $ warden tenant settings acme --max-rate 500 --max-relationships 1000000 --token $ADMIN_KEY'),
+  ).action(async (name: string, o: { maxRate?: string; maxInFlight?: string; maxRelationships?: string; impersonatePermission?: string }, cmd: Command) => {
+    const whole = (v: string, flag: string): number => {
+      if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number, got \`${v}\``);
+      return Number(v);
+    };
+    await withApi(cmd, async (api, g) => {
+      let r = await api.call('TenantService', 'GetTenantSettings', { name });
+      if (o.maxRate !== undefined || o.maxInFlight !== undefined || o.maxRelationships !== undefined || o.impersonatePermission !== undefined) {
+        const settings = {
+          ...r,
+          ...(o.maxRate !== undefined ? { max_rate_per_second: whole(o.maxRate, '--max-rate') } : {}),
+          ...(o.maxInFlight !== undefined ? { max_in_flight: whole(o.maxInFlight, '--max-in-flight') } : {}),
+          ...(o.maxRelationships !== undefined ? { max_relationships: String(whole(o.maxRelationships, '--max-relationships')) } : {}),
+          ...(o.impersonatePermission !== undefined ? { impersonate_permission: o.impersonatePermission } : {}),
+        };
+        r = await api.call('TenantService', 'UpdateTenantSettings', { name, settings });
+      }
+      const shown = (v: unknown, unit = ''): string => (v && v !== '0' ? `${v}${unit}` : 'server default');
+      emit(
+        g,
+        r,
+        [`max rate: ${shown(r.max_rate_per_second, ' calls/s')}`, `max in flight: ${shown(r.max_in_flight)}`, `max relationships: ${shown(r.max_relationships)}`, `impersonate permission: ${r.impersonate_permission || 'impersonate'}`].join('\n'),
+      );
+    });
+  });
+
+  clientOptions(
     program
       .command('import')
       .description("load a validation file's schema and relationships into the server")

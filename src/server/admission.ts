@@ -11,6 +11,11 @@ export interface AdmissionLimits {
   readonly maxQueuedPerTenant?: number;
   /** Calls a second one tenant may make (0 or absent: no limit); a burst of a second's worth. */
   readonly maxRatePerTenant?: number;
+  /**
+   * A tenant's own rate and in-flight limits, where its settings give them (read at once: a
+   * cached value), in place of the per-tenant defaults above; the server's totals still bound it.
+   */
+  readonly tenantLimits?: (tenant: string) => { readonly maxRatePerSecond?: number | undefined; readonly maxInFlight?: number | undefined };
 }
 
 /** The default admission limits. */
@@ -50,11 +55,15 @@ export class Admission {
   readonly #running = new Map<string, number>();
   /** Waiting calls by tenant; the map's order is the round (a tenant served goes to the back). */
   readonly #queues = new Map<string, Waiting[]>();
-  /** The per-tenant request rate, checked before a call takes its turn (null: none). */
-  readonly #rate: TenantRateLimit | null;
+  /** The per-tenant request rates, checked before a call takes its turn. */
+  readonly #rate: TenantRateLimit;
+  readonly #defaultRate: number;
+  readonly #tenantLimits: NonNullable<AdmissionLimits['tenantLimits']> | null;
 
   constructor(limits: AdmissionLimits = DEFAULT_ADMISSION) {
-    this.#rate = limits.maxRatePerTenant ? new TenantRateLimit(limits.maxRatePerTenant) : null;
+    this.#defaultRate = limits.maxRatePerTenant ?? 0;
+    this.#rate = new TenantRateLimit(this.#defaultRate || 1);
+    this.#tenantLimits = limits.tenantLimits ?? null;
     this.#maxInFlight = limits.maxInFlight;
     this.#maxQueued = limits.maxQueued;
     this.#perTenantInFlight = Math.max(1, Math.min(limits.maxInFlightPerTenant ?? limits.maxInFlight, limits.maxInFlight));
@@ -70,12 +79,13 @@ export class Admission {
   enter(signal: AbortSignal, tenant = ''): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     try {
-      this.#rate?.take(tenant);
+      const rate = this.#tenantLimits?.(tenant).maxRatePerSecond || this.#defaultRate;
+      if (rate) this.#rate.take(tenant, rate);
     } catch (e) {
       return Promise.reject(e);
     }
     const running = this.#running.get(tenant) ?? 0;
-    if (this.#inFlight < this.#maxInFlight && running < this.#perTenantInFlight && !this.#queues.has(tenant)) {
+    if (this.#inFlight < this.#maxInFlight && running < this.#inFlightCap(tenant) && !this.#queues.has(tenant)) {
       this.#begin(tenant);
       return Promise.resolve(this.#release(tenant));
     }
@@ -149,6 +159,12 @@ export class Admission {
     );
   }
 
+  /** The calls a tenant may run at once: its own setting, else the per-tenant default (never past the server's). */
+  #inFlightCap(tenant: string): number {
+    const own = this.#tenantLimits?.(tenant).maxInFlight;
+    return own ? Math.max(1, Math.min(own, this.#maxInFlight)) : this.#perTenantInFlight;
+  }
+
   #begin(tenant: string): void {
     this.#inFlight++;
     this.#running.set(tenant, (this.#running.get(tenant) ?? 0) + 1);
@@ -172,7 +188,7 @@ export class Admission {
     while (this.#inFlight < this.#maxInFlight && this.#queued) {
       let served = false;
       for (const [tenant, q] of this.#queues) {
-        if ((this.#running.get(tenant) ?? 0) >= this.#perTenantInFlight) continue;
+        if ((this.#running.get(tenant) ?? 0) >= this.#inFlightCap(tenant)) continue;
         const entry = q.shift()!;
         this.#queued--;
         // Served: to the back of the round (or out of it when nothing else of it waits).

@@ -10,38 +10,41 @@ const MAX_TENANTS = 100_000;
  * not its neighbours'.
  */
 export class TenantRateLimit {
-  readonly #perMs: number;
-  readonly #burst: number;
+  readonly #perSecond: number;
+  readonly #burst: number | undefined;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, { tokens: number; at: number; perMs: number; burst: number }>();
 
   constructor(perSecond: number, options: { burst?: number; now?: () => number } = {}) {
-    this.#perMs = perSecond / 1000;
-    this.#burst = Math.max(1, options.burst ?? perSecond);
+    this.#perSecond = perSecond;
+    this.#burst = options.burst;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Takes one call's token for `tenant`, or throws RESOURCE_EXHAUSTED with when to retry. */
-  take(tenant: string): void {
+  /** Takes one call's token for `tenant` at `perSecond` (default: the limit's), or throws RESOURCE_EXHAUSTED with when to retry. */
+  take(tenant: string, perSecond = this.#perSecond): void {
     const now = this.#now();
+    const perMs = perSecond / 1000;
+    const burst = Math.max(1, this.#burst ?? perSecond);
     let b = this.#buckets.get(tenant);
-    if (!b) {
-      if (this.#buckets.size >= MAX_TENANTS) this.#prune(now);
-      this.#buckets.set(tenant, (b = { tokens: this.#burst, at: now }));
+    if (!b || b.perMs !== perMs) {
+      // A tenant whose rate changed starts a bucket at its new rate.
+      if (!b && this.#buckets.size >= MAX_TENANTS) this.#prune(now);
+      this.#buckets.set(tenant, (b = { tokens: Math.min(burst, b?.tokens ?? burst), at: now, perMs, burst }));
     }
-    b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#perMs);
+    b.tokens = Math.min(b.burst, b.tokens + (now - b.at) * b.perMs);
     b.at = now;
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return;
     }
-    const waitMs = Math.max(1, Math.ceil((1 - b.tokens) / this.#perMs));
-    throw new WardenError('RESOURCE_EXHAUSTED', `this tenant is over its request rate (${this.#perMs * 1000} calls a second): retry in ${waitMs} ms`, { retryAfterMs: waitMs });
+    const waitMs = Math.max(1, Math.ceil((1 - b.tokens) / b.perMs));
+    throw new WardenError('RESOURCE_EXHAUSTED', `this tenant is over its request rate (${perSecond} calls a second): retry in ${waitMs} ms`, { retryAfterMs: waitMs });
   }
 
   /** Drops buckets that have refilled (their tenants are idle): they would start full anyway. */
   #prune(now: number): void {
-    for (const [tenant, b] of this.#buckets) if (b.tokens + (now - b.at) * this.#perMs >= this.#burst) this.#buckets.delete(tenant);
+    for (const [tenant, b] of this.#buckets) if (b.tokens + (now - b.at) * b.perMs >= b.burst) this.#buckets.delete(tenant);
     if (this.#buckets.size >= MAX_TENANTS) this.#buckets.clear();
   }
 }

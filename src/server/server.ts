@@ -85,6 +85,8 @@ const METHODS: Record<string, Record<string, Method>> = {
     CreateTenant: { kind: 'unary', scope: 'admin' },
     ListTenants: { kind: 'unary', scope: 'admin' },
     DeleteTenant: { kind: 'unary', scope: 'admin' },
+    GetTenantSettings: { kind: 'unary', scope: 'admin' },
+    UpdateTenantSettings: { kind: 'unary', scope: 'admin' },
   },
   AuditService: {
     ListAuditEvents: { kind: 'unary', scope: 'admin' },
@@ -151,12 +153,14 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const { definition, v1, authzed } = loadApi({ authzed: true });
   const engine = options.engine ?? new Engine();
   const listings = new Listings();
-  const admission = new Admission(options.admission ?? DEFAULT_ADMISSION);
+
   const telemetry = options.telemetry ?? Telemetry.off(silentLogger());
   const traits = new Map<string, { writes: boolean; watch: boolean }>();
   const observer = callTelemetry(telemetry, options.log, (method) => traits.get(method) ?? { writes: false, watch: false });
   const tenants = new Tenants(options.datastore, options.quantizationMs !== undefined ? { quantizationMs: options.quantizationMs } : {});
   const authenticate = options.authenticate(tenants);
+  // Each tenant's own rate and concurrency, from its settings (cached a few seconds).
+  const admission = new Admission({ ...(options.admission ?? DEFAULT_ADMISSION), tenantLimits: (t) => tenants.cachedSettings(t) });
   const unsubscribe = options.datastore.access.feed.subscribe((c) => {
     if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
   });

@@ -28,8 +28,24 @@ export interface TenantInfo {
   readonly createdAt: Date;
 }
 
+/**
+ * A tenant's own limits and choices, each absent for the server's default: request rate and
+ * calls in flight (admission), stored relationships (a quota on writes and imports), and the
+ * permission that lets someone act for a subject (impersonation).
+ */
+export interface TenantSettings {
+  readonly maxRatePerSecond?: number;
+  readonly maxInFlight?: number;
+  readonly maxRelationships?: number;
+  readonly impersonatePermission?: string;
+}
+
 /** Tenants and API keys, kept by the datastore. */
 export interface AccessStore {
+  /** A tenant's settings (empty: the server's defaults); NOT_FOUND if there is no such tenant. */
+  tenantSettings(name: string): Promise<TenantSettings>;
+  /** Replaces a tenant's settings; NOT_FOUND if there is no such tenant. */
+  setTenantSettings(name: string, settings: TenantSettings): Promise<void>;
   /** Creates a tenant; ALREADY_EXISTS if it does. */
   createTenant(name: string): Promise<TenantInfo>;
   listTenants(): Promise<readonly TenantInfo[]>;

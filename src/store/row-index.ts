@@ -29,6 +29,11 @@ export class RowIndex {
     return this.#live.get(key);
   }
 
+  /** How many rows are live (not deleted). */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
   /** Every live (not deleted) row. */
   liveRows(): IterableIterator<IndexedRow> {
     return this.#live.values();

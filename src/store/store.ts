@@ -182,6 +182,8 @@ export interface Store {
   deleteByFilter(filter: RelationshipFilter, options?: DeleteOptions): Promise<DeleteResult>;
   /** One page of the relationships matching a filter at a revision, in key order. */
   readPage(revision: Revision, filter: RelationshipFilter, options: { limit: number; cursor?: string | null }): Promise<ReadPage>;
+  /** How many relationships the tenant holds now (not deleted; expired ones not yet collected included): for quotas. */
+  countRelationships(): Promise<number>;
   /**
    * Writes many relationships as one transaction; CREATE semantics (a live duplicate fails it).
    * The stream is read before the write serialization is entered (staged), so a slow client

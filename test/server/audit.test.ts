@@ -1,31 +1,16 @@
-import t, { type Test } from 'tap';
-import { keyAuthenticate } from '../../src/server/auth.js';
-import { startServer } from '../../src/server/server.js';
+import t from 'tap';
 import { createKey } from '../../src/store/access.js';
-import type { Datastore } from '../../src/store/datastore.js';
-import { MemoryDatastore } from '../../src/store/memory/memory-datastore.js';
-import { openDatastore } from '../../src/store/open-datastore.js';
+import { KEYED_DATASTORES, keyedServer } from '../helpers/key-server.js';
 import { apiClient, relMsg, serviceCall } from '../helpers/api-client.js';
-import { freshDatabase } from '../helpers/postgres.js';
 
 // The audit history through the real server: mixed writes by two keys, then queries by
 // resource, subject, actor, time and revision, with paging; nothing missing, every actor right.
 
 const SCHEMA = 'definition user {}\ndefinition group { relation member: user }\ndefinition doc { relation viewer: user | group#member  permission view = viewer }';
 
-for (const [name, open] of [
-  ['memory', async () => new MemoryDatastore() as Datastore],
-  ['PostgreSQL', async (t: Test) => openDatastore(await freshDatabase(t))],
-] as const) {
+for (const [name, open] of KEYED_DATASTORES) {
   t.test(`audit history (${name})`, async (t) => {
-    const ds = await open(t as never);
-    await ds.migrate();
-    const server = await startServer({ datastore: ds, authenticate: keyAuthenticate(ds.access, { cacheMs: 0 }), log: () => {} }, '127.0.0.1:0');
-    const address = `127.0.0.1:${server.port}`;
-    t.teardown(async () => {
-      await server.shutdown(500);
-      await ds.close();
-    });
+    const { ds, server, address } = await keyedServer(t, open);
     await ds.access.createTenant('acme');
     const admin = await createKey(ds.access, 'acme', ['admin']);
     const alice = await createKey(ds.access, 'acme', ['write', 'schema', 'read']);

@@ -1,15 +1,10 @@
 import { SignJWT, decodeJwt } from 'jose';
-import t, { type Test } from 'tap';
-import { keyAuthenticate } from '../../src/server/auth.js';
-import { startServer } from '../../src/server/server.js';
+import t from 'tap';
 import { startOpsServer } from '../../src/server/ops-server.js';
 import { createKey } from '../../src/store/access.js';
-import type { Datastore } from '../../src/store/datastore.js';
-import { MemoryDatastore } from '../../src/store/memory/memory-datastore.js';
-import { openDatastore } from '../../src/store/open-datastore.js';
+import { KEYED_DATASTORES, keyedServer } from '../helpers/key-server.js';
 import { verifyEdgeToken } from '../../src/tokens/edge-tokens.js';
 import { apiClient, obj, relMsg, serviceCall, subj } from '../helpers/api-client.js';
-import { freshDatabase } from '../helpers/postgres.js';
 
 // Signed edge tokens end to end: issue, verify offline with the JWKS, refuse a tampered token,
 // rotate the signing key (old tokens still verify until they expire), never state more than Check.
@@ -23,15 +18,9 @@ definition doc {
   permission edit = editor
 }`;
 
-for (const [name, open] of [
-  ['memory', async () => new MemoryDatastore() as Datastore],
-  ['PostgreSQL', async (t: Test) => openDatastore(await freshDatabase(t))],
-] as const) {
+for (const [name, open] of KEYED_DATASTORES) {
   t.test(`edge tokens (${name})`, async (t) => {
-    const ds = await open(t as never);
-    await ds.migrate();
-    const server = await startServer({ datastore: ds, authenticate: keyAuthenticate(ds.access, { cacheMs: 0 }), log: () => {} }, '127.0.0.1:0');
-    const address = `127.0.0.1:${server.port}`;
+    const { ds, server, address } = await keyedServer(t, open);
     const key = await createKey(ds.access, 'default', ['check', 'write', 'schema']);
     const admin = await createKey(ds.access, 'default', ['admin']);
     const api = apiClient(address, key.token);
@@ -39,8 +28,6 @@ for (const [name, open] of [
     t.teardown(async () => {
       api.close();
       await ops.close();
-      await server.shutdown(500);
-      await ds.close();
     });
     await api.schema.WriteSchema({ schema: SCHEMA });
     await api.relationship.Write({

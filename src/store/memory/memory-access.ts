@@ -1,11 +1,12 @@
 import { WardenError } from '../../errors/error-code.js';
 import { AccessFeed } from '../access-feed.js';
-import { validateTenantName, type AccessStore, type ApiKeyInfo, type TenantInfo } from '../access.js';
+import { validateTenantName, type AccessStore, type ApiKeyInfo, type TenantInfo, type TenantSettings } from '../access.js';
 
 /** Tenants and keys in memory. `onDelete` drops a deleted tenant's data. */
 export class MemoryAccess implements AccessStore {
   readonly #tenants = new Map<string, TenantInfo>([['default', { name: 'default', createdAt: new Date() }]]);
   readonly #keys = new Map<string, { info: ApiKeyInfo; hash: string }>();
+  readonly #settings = new Map<string, TenantSettings>();
   readonly #onDelete: (tenant: string) => void;
   readonly feed = new AccessFeed();
 
@@ -19,6 +20,16 @@ export class MemoryAccess implements AccessStore {
     const t = { name, createdAt: new Date() };
     this.#tenants.set(name, t);
     return t;
+  }
+
+  async tenantSettings(name: string): Promise<TenantSettings> {
+    if (!this.#tenants.has(name)) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
+    return this.#settings.get(name) ?? {};
+  }
+
+  async setTenantSettings(name: string, settings: TenantSettings): Promise<void> {
+    if (!this.#tenants.has(name)) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
+    this.#settings.set(name, { ...settings });
   }
 
   async listTenants(): Promise<readonly TenantInfo[]> {
@@ -36,6 +47,7 @@ export class MemoryAccess implements AccessStore {
 
   async deleteTenant(name: string): Promise<void> {
     if (!this.#tenants.delete(name)) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
+    this.#settings.delete(name);
     for (const [id, k] of this.#keys) if (k.info.tenant === name) this.#keys.delete(id);
     this.#onDelete(name);
     this.feed.emit({ kind: 'tenant-deleted', tenant: name });

@@ -292,6 +292,10 @@ export class MemoryStore implements Store {
     return { removed, watermark: revisionOf(this.#watermark) };
   }
 
+  async countRelationships(): Promise<number> {
+    return this.#rows.liveCount;
+  }
+
   async close(): Promise<void> {}
 
   #query(f: RelationshipFilter, at: number): Relationship[] {

@@ -136,6 +136,11 @@ const MIGRATIONS: Record<string, Migration> = {
       )`.execute(db);
     },
   },
+  '0007_tenant_settings': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`alter table warden_tenants add column settings jsonb not null default '{}'`.execute(db);
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

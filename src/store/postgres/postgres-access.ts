@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { WardenError } from '../../errors/error-code.js';
 import type { AccessChange, AccessFeed } from '../access-feed.js';
-import { validateTenantName, type AccessStore, type ApiKeyInfo, type KeyScope, type TenantInfo } from '../access.js';
+import { validateTenantName, type AccessStore, type ApiKeyInfo, type KeyScope, type TenantInfo, type TenantSettings } from '../access.js';
 import { ACCESS_CHANNEL } from './access-listener.js';
 import { mapDriverError } from './driver-errors.js';
 import type { Database } from './tables.js';
@@ -55,6 +55,19 @@ export class PostgresAccess implements AccessStore {
       }
       return { name: row.name, createdAt: new Date(row.created_at) };
     });
+  }
+
+  async tenantSettings(name: string): Promise<TenantSettings> {
+    const row = await this.#run(() => this.#db.selectFrom('warden_tenants').select('settings').where('name', '=', name).where('deleting', '=', false).executeTakeFirst());
+    if (!row) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
+    return (row.settings as TenantSettings | null) ?? {};
+  }
+
+  async setTenantSettings(name: string, settings: TenantSettings): Promise<void> {
+    const r = await this.#run(() =>
+      this.#db.updateTable('warden_tenants').set({ settings: JSON.stringify(settings) }).where('name', '=', name).where('deleting', '=', false).executeTakeFirst(),
+    );
+    if (!Number(r.numUpdatedRows)) throw new WardenError('NOT_FOUND', `tenant \`${name}\` does not exist`, { field: 'name' });
   }
 
   async listTenants(): Promise<readonly TenantInfo[]> {

@@ -510,7 +510,14 @@ export class PostgresStore implements Store {
     });
   }
 
-  async writeSchema(text: string, options: { guard?: SchemaChangeGuard } = {}): Promise<Revision> {
+  async countRelationships(): Promise<number> {
+    const row = await this.#run(() =>
+      this.#ctx.db.selectFrom('warden_relationships').select(sql<string>`count(*)`.as('n')).where('tenant', '=', this.#tenant).where('deleted_rev', 'is', null).executeTakeFirstOrThrow(),
+    );
+    return Number(row.n);
+  }
+
+    async writeSchema(text: string, options: { guard?: SchemaChangeGuard } = {}): Promise<Revision> {
     const guard = options.guard;
     return this.#write(
       { schemaChanged: true },

@@ -47,6 +47,7 @@ export interface TenantsTable {
   name: string;
   created_at: ColumnType<Date, never, never>;
   deleting: ColumnType<boolean, boolean | undefined, boolean>;
+  settings: ColumnType<unknown, never, string>;
 }
 
 /** Relationships of imports in progress, staged outside the writer lock. */
