@@ -10,7 +10,7 @@ const SCHEMA = 'definition user {}\ndefinition group { relation member: user }\n
 
 for (const [name, open] of KEYED_DATASTORES) {
   t.test(`audit history (${name})`, async (t) => {
-    const { ds, server, address } = await keyedServer(t, open);
+    const { ds, address } = await keyedServer(t, open);
     await ds.access.createTenant('acme');
     const admin = await createKey(ds.access, 'acme', ['admin']);
     const alice = await createKey(ds.access, 'acme', ['write', 'schema', 'read']);

@@ -14,7 +14,7 @@ definition doc { relation viewer: user  permission view = viewer }`;
 
 for (const [name, open] of KEYED_DATASTORES) {
   t.test(`tenant settings (${name})`, async (t) => {
-    const { ds, server, address } = await keyedServer(t, open);
+    const { ds, address } = await keyedServer(t, open);
     for (const tenant of ['small', 'slow', 'busy']) await ds.access.createTenant(tenant);
     const admin = await createKey(ds.access, 'default', ['admin']);
     const tenants = (method: string, req: object) => serviceCall(address, admin.token, 'TenantService', method, req);
