@@ -23,6 +23,7 @@ import {
   type PbSubject,
 } from './convert.js';
 import { expandToMessage } from './expand-tree.js';
+import type { DecisionLog } from '../telemetry/decision-log.js';
 import { auditImpersonated, impersonation, underImpersonation } from './impersonation.js';
 import { explanationToMessage } from './explain-tree.js';
 import { decodeListCursor, listLimit, requestDigest } from './list-cursor.js';
@@ -41,7 +42,22 @@ interface CheckItem {
 const context = (s: PbStruct | null | undefined): Record<string, unknown> => (s ? structToJson(s) : {});
 
 /** PermissionService: one function per RPC, each validating, picking the revision, asking the engine. */
-export function permissionService(engine: Engine, listings: Listings) {
+export function permissionService(engine: Engine, listings: Listings, decisions: DecisionLog | null = null) {
+  /** Sends a decision to the decision log, when it wants one of this kind. */
+  const logDecision = (ctx: CallContext, revision: Revision, resource: ObjectRef, permission: string, subject: SubjectRef, decision: Decision, actingAs?: SubjectRef): void => {
+    if (!decisions?.wants(resource.type, permission)) return;
+    decisions.record({
+      tenant: ctx.tenant.name,
+      keyId: ctx.actor?.keyId ?? '',
+      resource: `${resource.type}:${resource.id}`,
+      permission,
+      subject: subjectKey(subject),
+      result: decision.kind,
+      revision,
+      requestId: ctx.requestId?.() ?? '',
+      ...(actingAs ? { actingAs: subjectKey(actingAs) } : {}),
+    });
+  };
   const checkedContext = (s: PbStruct | null | undefined, field: string): Record<string, unknown> => {
     const c = context(s);
     engine.validateContext(c, field);
@@ -69,6 +85,7 @@ export function permissionService(engine: Engine, listings: Listings) {
         decision = underImpersonation(decision, await acting.grant(subject));
         await auditImpersonated(ctx, 'PermissionService.Check', snap.revision, acting.actor, [{ target: `${resource.type}:${resource.id}#${permission}@${subjectKey(subject)}`, decision }]);
       }
+      logDecision(ctx, snap.revision, resource, permission, subject, decision, acting?.actor);
       return { checked_at: tenant.zookie(snap.revision), ...fromDecision(decision), optional_expires_at: expires, explanation };
     },
 
@@ -129,6 +146,7 @@ export function permissionService(engine: Engine, listings: Listings) {
             decision = underImpersonation(decision, await acting.grant(item.subject));
             asked.push({ target: `${item.resource.type}:${item.resource.id}#${item.permission}@${subjectKey(item.subject)}`, decision });
           }
+          logDecision(ctx, snap.revision, item.resource, item.permission, item.subject, decision, acting?.actor);
           results.push({ item: { checked_at: zookie, ...fromDecision(decision) } });
         } catch (e) {
           results.push(itemError(e));

@@ -15,6 +15,7 @@ import type { ServeConfig } from '../config/serve-config.js';
 import { startOpsServer, type OpsServer, type OpsSources } from '../server/ops-server.js';
 import type { ReadinessState } from '../server/readiness.js';
 import { createLogger } from '../telemetry/logger.js';
+import { DecisionLog, parseDecisionFilter } from '../telemetry/decision-log.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 
 /** Runs `warden serve` (or, with more than one worker, supervises the worker processes that do). */
@@ -100,10 +101,13 @@ export async function runServe(config: ServeConfig): Promise<void> {
     traceSampleRatio: config.traceSampleRatio,
     maxDepth: config.maxDepth,
   });
+  const decisionFilter = parseDecisionFilter(config.decisionLog);
   const server = await startServer(
     {
       datastore: ds,
       telemetry,
+      // Each decision the filter lets through is a log line of its own (info, `msg: decision`).
+      ...(decisionFilter ? { decisions: new DecisionLog(decisionFilter, (r) => logger.info({ decision: r }, 'decision')) } : {}),
       ...(redis ? { redisState: () => redis.state } : {}),
       engine: new Engine({ limits: { maxDepth: config.maxDepth }, cacheBytes: config.cacheBytes, ...(redis ? { sharedCache: redis } : {}), observer: telemetry.engineObserver() }),
       authenticate: config.testing ? testingAuthenticate(ds.access) : config.insecureNoAuth ? insecureAuthenticate() : keyAuthenticate(ds.access),

@@ -3,6 +3,7 @@ import { DEFAULT_QUANTIZATION_MS } from '../consistency/consistency.js';
 import { DEFAULT_ADMISSION } from '../server/admission.js';
 import { DEFAULT_GC_WINDOW_MS } from '../store/datastore.js';
 import { DEFAULT_LOCK_LIMITS } from '../store/lock-limits.js';
+import { parseDecisionFilter } from '../telemetry/decision-log.js';
 import { DEFAULT_DATASTORE, redactUrl } from './datastore-config.js';
 
 /** How long audit history is kept by default: 90 days. */
@@ -41,6 +42,7 @@ export interface ServeConfig {
   readonly gcWindowMs: number;
   readonly gcIntervalMs: number;
   readonly auditRetentionMs: number;
+  readonly decisionLog: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFormat: 'auto' | 'json' | 'pretty';
   readonly metricsAddress: string | undefined;
@@ -98,6 +100,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'lockWaitMs', flag: '--lock-wait-ms <ms>', env: ['WARDEN_LOCK_WAIT_MS'], kind: 'int', help: 'longest a write waits for the writer lock', defaultText: String(DEFAULT_LOCK_LIMITS.lockWaitMs) },
   { key: 'gcWindowMs', flag: '--gc-window-ms <ms>', env: ['WARDEN_GC_WINDOW_MS'], kind: 'int', help: 'keep history this long', defaultText: String(DEFAULT_GC_WINDOW_MS) },
   { key: 'gcIntervalMs', flag: '--gc-interval-ms <ms>', env: ['WARDEN_GC_INTERVAL_MS'], kind: 'int', help: 'run garbage collection this often (0: never)', defaultText: String(60 * 60 * 1000) },
+  { key: 'decisionLog', flag: '--decision-log <spec>', env: ['WARDEN_DECISION_LOG'], kind: 'string', help: 'log Check decisions, a line each: off, or rate=0.01,types=document,permissions=view,results=no', defaultText: 'off' },
   { key: 'auditRetentionMs', flag: '--audit-retention-ms <ms>', env: ['WARDEN_AUDIT_RETENTION_MS'], kind: 'int', help: 'keep audit history this long, pruned as often as garbage collection runs (0: forever)', defaultText: String(DEFAULT_AUDIT_RETENTION_MS) },
   { key: 'logLevel', flag: '--log-level <level>', env: ['WARDEN_LOG_LEVEL'], kind: LOG_LEVELS, help: 'least severe log lines written (debug adds one line per call)', defaultText: 'info' },
   { key: 'logFormat', flag: '--log-format <format>', env: ['WARDEN_LOG_FORMAT'], kind: ['auto', 'json', 'pretty'], help: 'JSON lines, or readable lines; auto: readable on a terminal', defaultText: 'auto' },
@@ -192,6 +195,11 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
   }
   const otlpEndpoint = v<string | undefined>('otlpEndpoint', undefined);
   if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint)) throw new ConfigError(`--otlp-endpoint must be an http:// or https:// URL, got \`${otlpEndpoint}\``);
+  try {
+    parseDecisionFilter(v('decisionLog', 'off'));
+  } catch (e) {
+    throw new ConfigError((e as Error).message.replace(/^.*?: /, `${sources['decisionLog']?.startsWith('env') ? 'WARDEN_DECISION_LOG' : '--decision-log'}: `));
+  }
   const config: ServeConfig = {
     address,
     datastore,
@@ -221,6 +229,7 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
     gcWindowMs: v('gcWindowMs', DEFAULT_GC_WINDOW_MS),
     gcIntervalMs: v('gcIntervalMs', 60 * 60 * 1000),
     auditRetentionMs: v('auditRetentionMs', DEFAULT_AUDIT_RETENTION_MS),
+    decisionLog: v('decisionLog', 'off'),
     logLevel: v('logLevel', 'info'),
     logFormat: v('logFormat', 'auto'),
     metricsAddress,

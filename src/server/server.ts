@@ -1,6 +1,7 @@
 import { auditService } from '../api/audit-service.js';
 import { tokenService } from '../api/token-service.js';
 import { EdgeTokens } from '../tokens/edge-tokens.js';
+import type { DecisionLog } from '../telemetry/decision-log.js';
 import { Server, ServerCredentials, type GrpcObject, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { authzedPermissionsService, authzedSchemaService, authzedWatchService, EXPERIMENTAL_ALIASES } from '../api/authzed/authzed-services.js';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly redisState?: () => string;
   /** How often readiness probes the datastore (default 2 s). */
   readonly readinessIntervalMs?: number;
+  /** Where Check and BatchCheck decisions go, sampled and filtered (absent: nowhere). */
+  readonly decisions?: DecisionLog;
 }
 
 /** A started server. */
@@ -164,7 +167,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
   const unsubscribe = options.datastore.access.feed.subscribe((c) => {
     if (c.kind === 'tenant-deleted') tenants.forget(c.tenant);
   });
-  const warden = { permissions: permissionService(engine, listings), relationships: relationshipService(), schema: schemaService(engine) };
+  const warden = { permissions: permissionService(engine, listings, options.decisions ?? null), relationships: relationshipService(), schema: schemaService(engine) };
   const tokens = new EdgeTokens(options.datastore.signingKeys);
   const watch = watchService();
   type Impls = Record<string, Record<string, (...args: never[]) => Promise<unknown>>>;
