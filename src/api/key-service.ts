@@ -1,6 +1,7 @@
 import type { CallContext } from '../server/call.js';
 import type { AuditLog } from '../store/audit.js';
 import { recordAudit } from './audit-trail.js';
+import { toTypeName } from './convert.js';
 import { invalidArgument, WardenError } from '../errors/error-code.js';
 import { createKey, rotateKey, validateScopes, validateTenantName, type AccessStore, type ApiKeyInfo } from '../store/access.js';
 
@@ -13,6 +14,8 @@ const toMessage = (k: ApiKeyInfo) => ({
   revoked_at: k.revokedAt ? k.revokedAt.toISOString() : '',
   expires_at: k.expiresAt ? k.expiresAt.toISOString() : '',
   last_used_at: k.lastUsedAt ? k.lastUsedAt.toISOString() : '',
+  resource_types: [...(k.resourceTypes ?? [])],
+  max_rate_per_second: k.maxRatePerSecond ?? 0,
 });
 
 /** The longest lifetime or grace a key may be given: 10 years. */
@@ -37,13 +40,20 @@ export function keyService(access: AccessStore, audit: AuditLog) {
   const record = (ctx: CallContext, method: string, tenant: string, operation: string, target: string) =>
     recordAudit(audit, ctx, { method: `KeyService.${method}`, tenant, revision: null, changes: [{ operation, target }] });
   return {
-    async CreateKey(req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string }, ctx: CallContext) {
+    async CreateKey(
+      req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string; resource_types?: string[]; max_rate_per_second?: number },
+      ctx: CallContext,
+    ) {
+      const resourceTypes = (req.resource_types ?? []).map((t, i) => toTypeName(t, `resource_types[${i}]`));
       validateTenantName(req.tenant, 'tenant');
       const scopes = validateScopes(req.scopes, 'scopes');
       if (req.description.length > MAX_DESCRIPTION) throw invalidArgument('description', `is ${req.description.length} characters, at most ${MAX_DESCRIPTION} allowed`);
       const lifetime = seconds(req.expires_in_seconds, 'expires_in_seconds');
       if (!(await access.hasTenant(req.tenant))) throw new WardenError('NOT_FOUND', `no tenant \`${req.tenant}\`: create it with CreateTenant first`, { field: 'tenant' });
-      const { info, token } = await createKey(access, req.tenant, scopes, req.description, lifetime ? new Date(Date.now() + lifetime) : null);
+      const { info, token } = await createKey(access, req.tenant, scopes, req.description, lifetime ? new Date(Date.now() + lifetime) : null, {
+        resourceTypes,
+        maxRatePerSecond: req.max_rate_per_second ?? 0,
+      });
       await record(ctx, 'CreateKey', info.tenant, 'key-create', `${info.id} (${scopes.join(',')})`);
       return { key: toMessage(info), secret: token };
     },

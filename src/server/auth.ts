@@ -3,6 +3,7 @@ import { WardenError } from '../errors/error-code.js';
 import type { Tenants } from '../api/tenant-state.js';
 import { isLiveKey, verifyKey, type AccessStore, type ApiKeyInfo } from '../store/access.js';
 import type { Authenticate } from './call.js';
+import { TenantRateLimit } from './rate-limit.js';
 
 /**
  * Authentication by API key: `authorization: Bearer wdn_<id>_<secret>` metadata. The key names
@@ -15,6 +16,8 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
   const cacheMs = options.cacheMs ?? 5000;
   const touchEveryMs = options.touchEveryMs ?? TOUCH_EVERY_MS;
   const cache = new Map<string, { info: ApiKeyInfo | null; until: number }>();
+  /** Keys with a rate of their own: a bucket each. */
+  const keyRates = new TenantRateLimit(1);
   /** When this process last recorded each key's use: a key's last use is written at most this often, not per call. */
   const touched = new Map<string, number>();
   // Bumped by every change, so a verification that raced one is not kept.
@@ -53,7 +56,8 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
     if (!hit.info.scopes.includes(scope)) {
       throw new WardenError('PERMISSION_DENIED', `the API key lacks the \`${scope}\` scope this method needs (it has ${hit.info.scopes.join(', ')})`);
     }
-    return { tenant: tenants.get(hit.info.tenant), actor: { keyId: id, tenant: hit.info.tenant } };
+    if (hit.info.maxRatePerSecond) keyRates.take(id, hit.info.maxRatePerSecond, 'this API key');
+    return { tenant: tenants.get(hit.info.tenant), actor: { keyId: id, tenant: hit.info.tenant, resourceTypes: hit.info.resourceTypes ?? null } };
   };
 }
 

@@ -1,3 +1,4 @@
+import { checkResourceTypes } from './resource-types.js';
 import { Metadata, type sendUnaryData, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { WardenError } from '../errors/error-code.js';
 import { internalStatus, toStatus, type MappedStatus } from '../errors/to-status.js';
@@ -18,6 +19,8 @@ export interface CallContext {
 export interface Actor {
   readonly keyId: string;
   readonly tenant: string;
+  /** The resource types the key's calls may name (absent or null: any). */
+  readonly resourceTypes?: readonly string[] | null;
 }
 
 /** An authenticated call: the tenant it acts for, and the key that made it. */
@@ -157,7 +160,9 @@ export function unary<Req, Res>(
       // Who is asking comes first: an unauthenticated caller learns nothing of its message.
       const { tenant, actor } = await callerOf(authenticate(call, scope));
       obs.tenant(tenant.name);
-      return admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
+      const request = wellFormed(call.request);
+      if (actor?.resourceTypes) checkResourceTypes(method, request, actor.resourceTypes);
+      return admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
     });
   };
 }
@@ -196,7 +201,9 @@ export function serverStream<Req, Res>(
       .run(async () => {
         const { tenant, actor } = await callerOf(authenticate(call, scope));
         obs.tenant(tenant.name);
-        await admitted(admission, signal, () => handler(wellFormed(call.request), { tenant, signal, actor, requestId: () => obs.requestId }, send), tenant.name);
+        const request = wellFormed(call.request);
+        if (actor?.resourceTypes) checkResourceTypes(method, request, actor.resourceTypes);
+        await admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }, send), tenant.name);
       })
       .then(
         () => {
@@ -228,6 +235,8 @@ export function clientStream<Req, Res>(
     reply(obs, signal, done, callback, async () => {
       const { tenant, actor } = await callerOf(authenticate(call, scope));
       obs.tenant(tenant.name);
+      // A stream's messages are not all at hand: a key held to resource types may not send one.
+      if (actor?.resourceTypes) checkResourceTypes(method, {}, actor.resourceTypes);
       return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
     });
   };

@@ -21,8 +21,11 @@ export class TenantRateLimit {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Takes one call's token for `tenant` at `perSecond` (default: the limit's), or throws RESOURCE_EXHAUSTED with when to retry. */
-  take(tenant: string, perSecond = this.#perSecond): void {
+  /**
+   * Takes one call's token for `tenant` (or any other name a bucket is kept under: a key's id) at
+   * `perSecond` (default: the limit's), or throws RESOURCE_EXHAUSTED with when to retry, naming `who`.
+   */
+  take(tenant: string, perSecond = this.#perSecond, who = 'this tenant'): void {
     const now = this.#now();
     const perMs = perSecond / 1000;
     const burst = Math.max(1, this.#burst ?? perSecond);
@@ -39,7 +42,7 @@ export class TenantRateLimit {
       return;
     }
     const waitMs = Math.max(1, Math.ceil((1 - b.tokens) / b.perMs));
-    throw new WardenError('RESOURCE_EXHAUSTED', `this tenant is over its request rate (${perSecond} calls a second): retry in ${waitMs} ms`, { retryAfterMs: waitMs });
+    throw new WardenError('RESOURCE_EXHAUSTED', `${who} is over its request rate (${perSecond} calls a second): retry in ${waitMs} ms`, { retryAfterMs: waitMs });
   }
 
   /** Drops buckets that have refilled (their tenants are idle): they would start full anyway. */

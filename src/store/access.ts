@@ -20,6 +20,16 @@ export interface ApiKeyInfo {
   readonly expiresAt: Date | null;
   /** When it last authenticated a call, coarsely (recorded at most every few minutes; null: never). */
   readonly lastUsedAt: Date | null;
+  /** The resource types its calls may name (null: any); calls that name none are refused. */
+  readonly resourceTypes?: readonly string[] | null;
+  /** Calls a second it may make (null: no limit of its own). */
+  readonly maxRatePerSecond?: number | null;
+}
+
+/** What a key may be held to besides its scopes. */
+export interface KeyLimits {
+  readonly resourceTypes?: readonly string[] | null;
+  readonly maxRatePerSecond?: number | null;
 }
 
 /** A tenant and when it was made. */
@@ -113,11 +123,29 @@ export function secretMatches(secret: string, hash: string): boolean {
 }
 
 /** Creates a key for a tenant with scopes; returns the token to show once. */
-export async function createKey(access: AccessStore, tenant: string, scopes: readonly string[], description = '', expiresAt: Date | null = null): Promise<{ info: ApiKeyInfo; token: string }> {
+export async function createKey(
+  access: AccessStore,
+  tenant: string,
+  scopes: readonly string[],
+  description = '',
+  expiresAt: Date | null = null,
+  limits: KeyLimits = {},
+): Promise<{ info: ApiKeyInfo; token: string }> {
   validateTenantName(tenant, 'tenant');
   const valid = validateScopes(scopes);
   const { id, secret, token } = newKey();
-  const info: ApiKeyInfo = { id, tenant, scopes: valid, description, createdAt: new Date(), revokedAt: null, expiresAt, lastUsedAt: null };
+  const info: ApiKeyInfo = {
+    id,
+    tenant,
+    scopes: valid,
+    description,
+    createdAt: new Date(),
+    revokedAt: null,
+    expiresAt,
+    lastUsedAt: null,
+    resourceTypes: limits.resourceTypes?.length ? [...limits.resourceTypes] : null,
+    maxRatePerSecond: limits.maxRatePerSecond || null,
+  };
   await access.insertKey(info, hashSecret(secret));
   return { info, token };
 }
@@ -136,7 +164,10 @@ export function isLiveKey(info: ApiKeyInfo, now = Date.now()): boolean {
 export async function rotateKey(access: AccessStore, id: string, graceMs: number, lifetimeMs: number): Promise<{ info: ApiKeyInfo; token: string; replaced: ApiKeyInfo } | null> {
   const old = await access.findKey(id);
   if (!old || !isLiveKey(old.info)) return null;
-  const made = await createKey(access, old.info.tenant, old.info.scopes, old.info.description, lifetimeMs ? new Date(Date.now() + lifetimeMs) : null);
+  const made = await createKey(access, old.info.tenant, old.info.scopes, old.info.description, lifetimeMs ? new Date(Date.now() + lifetimeMs) : null, {
+    resourceTypes: old.info.resourceTypes ?? null,
+    maxRatePerSecond: old.info.maxRatePerSecond ?? null,
+  });
   await access.expireKey(id, new Date(Date.now() + graceMs));
   return { ...made, replaced: (await access.findKey(id))?.info ?? old.info };
 }

@@ -141,6 +141,11 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`alter table warden_tenants add column settings jsonb not null default '{}'`.execute(db);
     },
   },
+  '0008_key_limits': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`alter table warden_api_keys add column resource_types text, add column max_rate integer`.execute(db);
+    },
+  },
 };
 
 /** Provides the migrations to kysely's Migrator. */

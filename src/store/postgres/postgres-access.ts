@@ -110,7 +110,19 @@ export class PostgresAccess implements AccessStore {
       if (!(await this.hasTenant(info.tenant))) throw new WardenError('NOT_FOUND', `tenant \`${info.tenant}\` does not exist`, { field: 'tenant' });
       await this.#db
         .insertInto('warden_api_keys')
-        .values({ id: info.id, tenant: info.tenant, scopes: info.scopes.join(','), description: info.description, hash, created_at: info.createdAt, revoked_at: null, expires_at: info.expiresAt, last_used_at: null })
+        .values({
+          id: info.id,
+          tenant: info.tenant,
+          scopes: info.scopes.join(','),
+          description: info.description,
+          hash,
+          created_at: info.createdAt,
+          revoked_at: null,
+          expires_at: info.expiresAt,
+          last_used_at: null,
+          resource_types: info.resourceTypes?.length ? info.resourceTypes.join(',') : null,
+          max_rate: info.maxRatePerSecond || null,
+        })
         .execute();
     });
   }
@@ -162,7 +174,18 @@ export class PostgresAccess implements AccessStore {
   }
 }
 
-function toInfo(row: { id: string; tenant: string; scopes: string; description: string; created_at: Date; revoked_at: Date | null; expires_at: Date | null; last_used_at: Date | null }): ApiKeyInfo {
+function toInfo(row: {
+  id: string;
+  tenant: string;
+  scopes: string;
+  description: string;
+  created_at: Date;
+  revoked_at: Date | null;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  resource_types: string | null;
+  max_rate: number | null;
+}): ApiKeyInfo {
   return {
     id: row.id,
     tenant: row.tenant,
@@ -172,5 +195,7 @@ function toInfo(row: { id: string; tenant: string; scopes: string; description: 
     revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
     expiresAt: row.expires_at ? new Date(row.expires_at) : null,
     lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
+    resourceTypes: row.resource_types ? row.resource_types.split(',') : null,
+    maxRatePerSecond: row.max_rate,
   };
 }

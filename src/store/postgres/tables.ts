@@ -67,6 +67,8 @@ export interface ApiKeysTable {
   revoked_at: Date | null;
   expires_at: Date | null;
   last_used_at: Date | null;
+  resource_types: string | null;
+  max_rate: number | null;
 }
 
 /** The audit history (retention of its own, independent of garbage collection). */
