@@ -16,6 +16,7 @@ const toMessage = (k: ApiKeyInfo) => ({
   last_used_at: k.lastUsedAt ? k.lastUsedAt.toISOString() : '',
   resource_types: [...(k.resourceTypes ?? [])],
   max_rate_per_second: k.maxRatePerSecond ?? 0,
+  max_in_flight: k.maxInFlight ?? 0,
 });
 
 /** The longest lifetime or grace a key may be given: 10 years. */
@@ -41,7 +42,7 @@ export function keyService(access: AccessStore, audit: AuditLog) {
     recordAudit(audit, ctx, { method: `KeyService.${method}`, tenant, revision: null, changes: [{ operation, target }] });
   return {
     async CreateKey(
-      req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string; resource_types?: string[]; max_rate_per_second?: number },
+      req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string; resource_types?: string[]; max_rate_per_second?: number; max_in_flight?: number },
       ctx: CallContext,
     ) {
       const resourceTypes = (req.resource_types ?? []).map((t, i) => toTypeName(t, `resource_types[${i}]`));
@@ -53,6 +54,7 @@ export function keyService(access: AccessStore, audit: AuditLog) {
       const { info, token } = await createKey(access, req.tenant, scopes, req.description, lifetime ? new Date(Date.now() + lifetime) : null, {
         resourceTypes,
         maxRatePerSecond: req.max_rate_per_second ?? 0,
+        maxInFlight: req.max_in_flight ?? 0,
       });
       await record(ctx, 'CreateKey', info.tenant, 'key-create', `${info.id} (${scopes.join(',')})`);
       return { key: toMessage(info), secret: token };

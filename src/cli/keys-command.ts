@@ -78,13 +78,16 @@ export function registerKeys(program: Command): void {
     .option('--expires-in <duration>', 'the key stops working this long after it is made: 90d, 12h, 30m (default: never)')
     .option('--resource-types <types>', 'comma-separated: the only resource types its calls may name (default: any)')
     .option('--max-rate <n>', 'calls a second it may make (default: no limit of its own)')
+    .option('--max-in-flight <n>', 'calls it may have running at once, per server process (default: no limit of its own)')
     .option(datastoreFlag, datastoreHelp)
     .addHelpText('after', '\nExamples:\n  $ warden keys create --tenant acme --scope check,read --description "web frontend" --expires-in 90d --token $ADMIN_KEY\n  $ warden keys create --tenant acme --datastore postgres://warden@db/warden   # bootstrapping, no server');
-  clientOptions(create).action(async (opts: KeysOptions & { tenant: string; scope: string; description: string; expiresIn?: string; resourceTypes?: string; maxRate?: string }, cmd: Command) => {
+  clientOptions(create).action(async (opts: KeysOptions & { tenant: string; scope: string; description: string; expiresIn?: string; resourceTypes?: string; maxRate?: string; maxInFlight?: string }, cmd: Command) => {
     const scopes = opts.scope.split(',').map((s) => s.trim()).filter(Boolean);
     const resourceTypes = (opts.resourceTypes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     if (opts.maxRate !== undefined && !/^[1-9]\d*$/.test(opts.maxRate)) throw new UsageError(`--max-rate must be a whole number above 0, got \`${opts.maxRate}\``);
     const maxRate = opts.maxRate ? Number(opts.maxRate) : 0;
+    if (opts.maxInFlight !== undefined && !/^[1-9]\d*$/.test(opts.maxInFlight)) throw new UsageError(`--max-in-flight must be a whole number above 0, got \`${opts.maxInFlight}\``);
+    const maxInFlight = opts.maxInFlight ? Number(opts.maxInFlight) : 0;
     const lifetime = opts.expiresIn ? durationSeconds(opts.expiresIn, '--expires-in') : 0;
     const print = (k: { id: string; tenant: string; scopes: readonly string[]; expires: string | null }, token: string): void => {
       if (opts.json) process.stdout.write(`${JSON.stringify({ id: k.id, tenant: k.tenant, scopes: k.scopes, expiresAt: k.expires, key: token })}\n`);
@@ -99,6 +102,7 @@ export function registerKeys(program: Command): void {
           expires_in_seconds: String(lifetime),
           resource_types: resourceTypes,
           max_rate_per_second: maxRate,
+          max_in_flight: maxInFlight,
         });
         print({ ...r.key, expires: r.key.expires_at || null }, r.secret);
       });
@@ -106,7 +110,7 @@ export function registerKeys(program: Command): void {
     }
     await withDatastore(opts.datastore, async (ds) => {
       if (!(await ds.access.hasTenant(opts.tenant))) await ds.access.createTenant(opts.tenant);
-      const { info, token } = await createKey(ds.access, opts.tenant, scopes, opts.description, lifetime ? new Date(Date.now() + lifetime * 1000) : null, { resourceTypes, maxRatePerSecond: maxRate });
+      const { info, token } = await createKey(ds.access, opts.tenant, scopes, opts.description, lifetime ? new Date(Date.now() + lifetime * 1000) : null, { resourceTypes, maxRatePerSecond: maxRate, maxInFlight });
       print({ ...info, expires: iso(info.expiresAt) }, token);
     }, { mayCreate: true });
   });

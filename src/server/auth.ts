@@ -57,7 +57,7 @@ export function keyAuthenticate(access: AccessStore, options: { cacheMs?: number
       throw new WardenError('PERMISSION_DENIED', `the API key lacks the \`${scope}\` scope this method needs (it has ${hit.info.scopes.join(', ')})`);
     }
     if (hit.info.maxRatePerSecond) keyRates.take(id, hit.info.maxRatePerSecond, 'this API key');
-    return { tenant: tenants.get(hit.info.tenant), actor: { keyId: id, tenant: hit.info.tenant, resourceTypes: hit.info.resourceTypes ?? null } };
+    return { tenant: tenants.get(hit.info.tenant), actor: { keyId: id, tenant: hit.info.tenant, resourceTypes: hit.info.resourceTypes ?? null, maxInFlight: hit.info.maxInFlight ?? null } };
   };
 }
 

@@ -3,7 +3,7 @@ import { Metadata, type sendUnaryData, type ServerReadableStream, type ServerUna
 import { WardenError } from '../errors/error-code.js';
 import { internalStatus, toStatus, type MappedStatus } from '../errors/to-status.js';
 import type { TenantState } from '../api/tenant-state.js';
-import type { Admission } from './admission.js';
+import { RETRY_AFTER_MS, type Admission } from './admission.js';
 
 /** What a handler knows of its call: the tenant it acts for, and a signal for cancel and deadline. */
 export interface CallContext {
@@ -21,6 +21,8 @@ export interface Actor {
   readonly tenant: string;
   /** The resource types the key's calls may name (absent or null: any). */
   readonly resourceTypes?: readonly string[] | null;
+  /** Calls the key may have running at once in this process (absent or null: no limit of its own). */
+  readonly maxInFlight?: number | null;
 }
 
 /** An authenticated call: the tenant it acts for, and the key that made it. */
@@ -162,20 +164,48 @@ export function unary<Req, Res>(
       obs.tenant(tenant.name);
       const request = wellFormed(call.request);
       if (actor?.resourceTypes) checkResourceTypes(method, request, actor.resourceTypes);
-      return admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
+      return admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name, actor);
     });
   };
 }
 
 /** Runs `fn` once admission control lets the call in (at once without it). */
-async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>, tenant = ''): Promise<T> {
-  if (!admission) return fn();
-  const release = await admission.enter(signal, tenant);
+async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>, tenant = '', actor: Actor | null = null): Promise<T> {
+  const keyDone = keyTurn(actor);
   try {
-    return await fn();
+    if (!admission) return await fn();
+    const release = await admission.enter(signal, tenant);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    keyDone();
   }
+}
+
+/** Calls running now, per key that has a concurrency limit of its own (in this process). */
+const keyCalls = new Map<string, number>();
+
+/** Takes one of a key's running-call slots (refused RESOURCE_EXHAUSTED when it has none left); returns its release. */
+function keyTurn(actor: Actor | null): () => void {
+  const max = actor?.maxInFlight;
+  if (!actor || !max) return () => {};
+  const id = actor.keyId;
+  const running = keyCalls.get(id) ?? 0;
+  if (running >= max) {
+    throw new WardenError('RESOURCE_EXHAUSTED', `this API key has ${running} calls running, its most: retry after a short backoff`, { retryAfterMs: RETRY_AFTER_MS });
+  }
+  keyCalls.set(id, running + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const left = (keyCalls.get(id) ?? 1) - 1;
+    if (left > 0) keyCalls.set(id, left);
+    else keyCalls.delete(id);
+  };
 }
 
 /** Wraps a server-streaming handler the same way; `send` waits when the client reads slowly. */
@@ -203,7 +233,7 @@ export function serverStream<Req, Res>(
         obs.tenant(tenant.name);
         const request = wellFormed(call.request);
         if (actor?.resourceTypes) checkResourceTypes(method, request, actor.resourceTypes);
-        await admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }, send), tenant.name);
+        await admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }, send), tenant.name, actor);
       })
       .then(
         () => {
@@ -237,7 +267,7 @@ export function clientStream<Req, Res>(
       obs.tenant(tenant.name);
       // A stream's messages are not all at hand: a key held to resource types may not send one.
       if (actor?.resourceTypes) checkResourceTypes(method, {}, actor.resourceTypes);
-      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name);
+      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name, actor);
     });
   };
 }

@@ -24,12 +24,15 @@ export interface ApiKeyInfo {
   readonly resourceTypes?: readonly string[] | null;
   /** Calls a second it may make (null: no limit of its own). */
   readonly maxRatePerSecond?: number | null;
+  /** Calls it may have running at once, per server process (null: no limit of its own). */
+  readonly maxInFlight?: number | null;
 }
 
 /** What a key may be held to besides its scopes. */
 export interface KeyLimits {
   readonly resourceTypes?: readonly string[] | null;
   readonly maxRatePerSecond?: number | null;
+  readonly maxInFlight?: number | null;
 }
 
 /** A tenant and when it was made. */
@@ -145,6 +148,7 @@ export async function createKey(
     lastUsedAt: null,
     resourceTypes: limits.resourceTypes?.length ? [...limits.resourceTypes] : null,
     maxRatePerSecond: limits.maxRatePerSecond || null,
+    maxInFlight: limits.maxInFlight || null,
   };
   await access.insertKey(info, hashSecret(secret));
   return { info, token };
@@ -167,6 +171,7 @@ export async function rotateKey(access: AccessStore, id: string, graceMs: number
   const made = await createKey(access, old.info.tenant, old.info.scopes, old.info.description, lifetimeMs ? new Date(Date.now() + lifetimeMs) : null, {
     resourceTypes: old.info.resourceTypes ?? null,
     maxRatePerSecond: old.info.maxRatePerSecond ?? null,
+    maxInFlight: old.info.maxInFlight ?? null,
   });
   await access.expireKey(id, new Date(Date.now() + graceMs));
   return { ...made, replaced: (await access.findKey(id))?.info ?? old.info };

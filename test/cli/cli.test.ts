@@ -268,6 +268,15 @@ t.test('bad input gets one clear line and a non-zero code', async (t) => {
   t.match(warden(['tenant', 'create', 'initech', '--token', admin]).out, /created tenant initech/);
   t.match(warden(['tenant', 'list', '--token', admin, '--json']).out, /"name":"initech"/);
   t.match(warden(['tenant', 'delete', 'initech', '--token', admin]).out, /deleted tenant initech/);
+  const limited = warden(['tenant', 'settings', 'default', '--max-relationships', '1000000', '--max-rate', '5000', '--token', admin]);
+  t.equal(limited.out, 'max rate: 5000 calls/s\nmax in flight: server default\nmax relationships: 1000000\nimpersonate permission: impersonate\n', 'tenant settings: changed and shown');
+  t.match(warden(['tenant', 'settings', 'default', '--max-rate', '0', '--max-relationships', '0', '--token', admin]).out, /^max rate: server default$/m, 'and back to the defaults');
+  t.equal(warden(['tenant', 'settings', 'default', '--max-rate', 'lots', '--token', admin]).code, 3, 'a bad number is a usage error');
+  const docOnly = warden(['keys', 'create', '--scope', 'check', '--resource-types', 'document', '--max-rate', '100', '--max-in-flight', '4', '--token', admin, '--json']);
+  t.equal(docOnly.code, 0, docOnly.err);
+  const docKey = JSON.parse(docOnly.out).key;
+  t.equal(warden(['check', 'document:q3', 'view', 'user:alice', '--consistency', 'full', '--token', docKey]).out.trim(), 'HAS_PERMISSION', 'a document-only key checks documents');
+  t.match(warden(['check', 'group:eng', 'member', 'user:bob', '--consistency', 'full', '--token', docKey]).err, /may only act on resource types document, not `group`/, 'and nothing else');
   // The audit history of what this file's tests changed: the tenant made and deleted last, by the admin key.
   const history = warden(['audit', '--token', admin, '--tenant', 'initech']).out.trim().split('\n');
   t.match(history, [/^\S+Z {2}initech {2}TenantService\.CreateTenant {2}key \S+ \(default\) {2}tenant-create initech$/, /TenantService\.DeleteTenant .*tenant-delete initech$/]);

@@ -1,4 +1,6 @@
+import { credentials, Metadata } from '@grpc/grpc-js';
 import t from 'tap';
+import { loadApi, serviceClient } from '../../src/server/proto.js';
 import { createKey } from '../../src/store/access.js';
 import { requestResourceTypes } from '../../src/server/resource-types.js';
 import { KEYED_DATASTORES, keyedServer } from '../helpers/key-server.js';
@@ -51,5 +53,23 @@ for (const [name, open] of KEYED_DATASTORES) {
     t.ok(refused.length >= 2, `past 2 a second, refused (${refused.length} of 5)`);
     t.match(refused[0]!.reason, { code: 8, details: /this API key is over its request rate \(2 calls a second\)/ });
     t.ok((await Promise.allSettled(Array.from({ length: 6 }, () => ask(full)))).every((o) => o.status === 'fulfilled'), 'another key is not');
+
+    // Calls running at once: a key allowed one, holding a Watch open, is refused a second call until it ends.
+    const oneKey = await serviceCall(address, admin.token, 'KeyService', 'CreateKey', { tenant: 'default', scopes: ['check', 'read'], max_in_flight: 1 });
+    t.equal(oneKey.key.max_in_flight, 1);
+    const one = apiClient(address, oneKey.secret);
+    t.teardown(() => one.close());
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${oneKey.secret}`);
+    const WatchClient = serviceClient(loadApi().v1, 'WatchService');
+    const watchClient = new WatchClient(address, credentials.createInsecure()) as any;
+    const watch = watchClient.Watch({}, md);
+    watch.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 300));
+    await t.rejects(ask(one), { code: 8, details: /this API key has 1 calls running, its most/ }, 'a second call while one runs');
+    watch.cancel();
+    watchClient.close();
+    await new Promise((r) => setTimeout(r, 200));
+    t.ok(await ask(one), 'and allowed once it ends');
   });
 }

@@ -143,7 +143,7 @@ const MIGRATIONS: Record<string, Migration> = {
   },
   '0008_key_limits': {
     async up(db: Kysely<unknown>): Promise<void> {
-      await sql`alter table warden_api_keys add column resource_types text, add column max_rate integer`.execute(db);
+      await sql`alter table warden_api_keys add column resource_types text, add column max_rate integer, add column max_in_flight integer`.execute(db);
     },
   },
 };

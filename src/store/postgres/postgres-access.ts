@@ -122,6 +122,7 @@ export class PostgresAccess implements AccessStore {
           last_used_at: null,
           resource_types: info.resourceTypes?.length ? info.resourceTypes.join(',') : null,
           max_rate: info.maxRatePerSecond || null,
+          max_in_flight: info.maxInFlight || null,
         })
         .execute();
     });
@@ -185,6 +186,7 @@ function toInfo(row: {
   last_used_at: Date | null;
   resource_types: string | null;
   max_rate: number | null;
+  max_in_flight: number | null;
 }): ApiKeyInfo {
   return {
     id: row.id,
@@ -197,5 +199,6 @@ function toInfo(row: {
     lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
     resourceTypes: row.resource_types ? row.resource_types.split(',') : null,
     maxRatePerSecond: row.max_rate,
+    maxInFlight: row.max_in_flight,
   };
 }

@@ -69,6 +69,7 @@ export interface ApiKeysTable {
   last_used_at: Date | null;
   resource_types: string | null;
   max_rate: number | null;
+  max_in_flight: number | null;
 }
 
 /** The audit history (retention of its own, independent of garbage collection). */
