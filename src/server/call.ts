@@ -159,22 +159,40 @@ export function unary<Req, Res>(
     if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
     reply(obs, signal, done, callback, async () => {
-      // Who is asking comes first: an unauthenticated caller learns nothing of its message.
-      const { tenant, actor } = await callerOf(authenticate(call, scope));
-      obs.tenant(tenant.name);
-      const request = wellFormed(call.request);
-      if (actor?.resourceTypes) checkResourceTypes(method, request, actor.resourceTypes);
-      return admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name, actor);
+      const { ctx, request } = await callContext(call, scope, authenticate, obs, method, signal, () => wellFormed(call.request));
+      return admitted(admission, ctx, () => handler(request, ctx));
     });
   };
 }
 
-/** Runs `fn` once admission control lets the call in (at once without it). */
-async function admitted<T>(admission: Admission | null, signal: AbortSignal, fn: () => Promise<T>, tenant = '', actor: Actor | null = null): Promise<T> {
-  const keyDone = keyTurn(actor);
+/**
+ * Who is asking comes first: an unauthenticated caller learns nothing of its message, which is
+ * decoded (`decode`) only then. Gives the context handlers get and the request, held to the key's
+ * resource types (a request that cannot be inspected whole, a stream, names none).
+ */
+async function callContext<Req>(
+  call: { readonly metadata: Metadata },
+  scope: Scope,
+  authenticate: Authenticate,
+  obs: CallObservation,
+  method: string,
+  signal: AbortSignal,
+  decode: () => Req,
+  inspectable = true,
+): Promise<{ ctx: CallContext; request: Req }> {
+  const { tenant, actor } = await callerOf(authenticate(call, scope));
+  obs.tenant(tenant.name);
+  const request = decode();
+  if (actor?.resourceTypes) checkResourceTypes(method, inspectable ? request : {}, actor.resourceTypes);
+  return { ctx: { tenant, signal, actor, requestId: () => obs.requestId }, request };
+}
+
+/** Runs `fn` once admission control lets the call in (at once without it), within the key's own cap on calls running. */
+async function admitted<T>(admission: Admission | null, ctx: CallContext, fn: () => Promise<T>): Promise<T> {
+  const keyDone = keyTurn(ctx.actor ?? null);
   try {
     if (!admission) return await fn();
-    const release = await admission.enter(signal, tenant);
+    const release = await admission.enter(ctx.signal, ctx.tenant.name);
     try {
       return await fn();
     } finally {
@@ -229,11 +247,8 @@ export function serverStream<Req, Res>(
     };
     obs
       .run(async () => {
-        const { tenant, actor } = await callerOf(authenticate(call, scope));
-        obs.tenant(tenant.name);
-        const request = wellFormed(call.request);
-        if (actor?.resourceTypes) checkResourceTypes(method, request, actor.resourceTypes);
-        await admitted(admission, signal, () => handler(request, { tenant, signal, actor, requestId: () => obs.requestId }, send), tenant.name, actor);
+        const { ctx, request } = await callContext(call, scope, authenticate, obs, method, signal, () => wellFormed(call.request));
+        await admitted(admission, ctx, () => handler(request, ctx, send));
       })
       .then(
         () => {
@@ -263,11 +278,9 @@ export function clientStream<Req, Res>(
     if (obs.echo) call.sendMetadata(requestIdHeaders(obs));
     const { signal, done } = signalFor(call);
     reply(obs, signal, done, callback, async () => {
-      const { tenant, actor } = await callerOf(authenticate(call, scope));
-      obs.tenant(tenant.name);
       // A stream's messages are not all at hand: a key held to resource types may not send one.
-      if (actor?.resourceTypes) checkResourceTypes(method, {}, actor.resourceTypes);
-      return admitted(admission, signal, () => handler(messages(call as never), { tenant, signal, actor, requestId: () => obs.requestId }), tenant.name, actor);
+      const { ctx, request } = await callContext(call, scope, authenticate, obs, method, signal, () => messages<Req>(call as never), false);
+      return admitted(admission, ctx, () => handler(request, ctx));
     });
   };
 }
