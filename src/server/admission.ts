@@ -78,14 +78,15 @@ export class Admission {
   /** Waits for a turn for a call of `tenant` (refused at once past its request rate); resolves with the release to call when the call ends. */
   enter(signal: AbortSignal, tenant = ''): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    const limits = this.#tenantLimits?.(tenant);
     try {
-      const rate = this.#tenantLimits?.(tenant).maxRatePerSecond || this.#defaultRate;
+      const rate = limits?.maxRatePerSecond || this.#defaultRate;
       if (rate) this.#rate.take(tenant, rate);
     } catch (e) {
       return Promise.reject(e);
     }
     const running = this.#running.get(tenant) ?? 0;
-    if (this.#inFlight < this.#maxInFlight && running < this.#inFlightCap(tenant) && !this.#queues.has(tenant)) {
+    if (this.#inFlight < this.#maxInFlight && running < this.#inFlightCap(limits?.maxInFlight) && !this.#queues.has(tenant)) {
       this.#begin(tenant);
       return Promise.resolve(this.#release(tenant));
     }
@@ -159,9 +160,8 @@ export class Admission {
     );
   }
 
-  /** The calls a tenant may run at once: its own setting, else the per-tenant default (never past the server's). */
-  #inFlightCap(tenant: string): number {
-    const own = this.#tenantLimits?.(tenant).maxInFlight;
+  /** The calls a tenant may run at once: its own setting (`own`), else the per-tenant default (never past the server's). */
+  #inFlightCap(own: number | undefined): number {
     return own ? Math.max(1, Math.min(own, this.#maxInFlight)) : this.#perTenantInFlight;
   }
 
@@ -188,7 +188,7 @@ export class Admission {
     while (this.#inFlight < this.#maxInFlight && this.#queued) {
       let served = false;
       for (const [tenant, q] of this.#queues) {
-        if ((this.#running.get(tenant) ?? 0) >= this.#inFlightCap(tenant)) continue;
+        if ((this.#running.get(tenant) ?? 0) >= this.#inFlightCap(this.#tenantLimits?.(tenant).maxInFlight)) continue;
         const entry = q.shift()!;
         this.#queued--;
         // Served: to the back of the round (or out of it when nothing else of it waits).
