@@ -48,3 +48,8 @@ export async function recordAudit(
     changesTotal: entry.total ?? entry.changes.length,
   });
 }
+
+/** Records a key or tenant change (which has no revision): the method, the tenant it concerns, and the one change. */
+export function recordAdminChange(log: AuditLog, ctx: Pick<CallContext, 'actor' | 'requestId'>, method: string, tenant: string, change: AuditChange): Promise<void> {
+  return recordAudit(log, ctx, { method, tenant, revision: null, changes: [change] });
+}

@@ -1,7 +1,7 @@
 import type { Decision } from '../engine/condition.js';
 import type { Engine, Snapshot } from '../engine/engine.js';
 import { failedPrecondition } from '../errors/error-code.js';
-import { subjectKey, type SubjectRef } from '../model/relationship.js';
+import { subjectKey, type ObjectRef, type SubjectRef } from '../model/relationship.js';
 import type { CallContext } from '../server/call.js';
 import type { Revision } from '../store/store.js';
 import { recordAudit } from './audit-trail.js';
@@ -61,13 +61,26 @@ export function underImpersonation(decision: Decision, grant: Decision): Decisio
   return { kind: 'conditional', missing: [...new Set(missing)].sort() };
 }
 
+/** One question answered for someone, as the audit history lists it (a resource id `*`: a listing of the type). */
+export interface AskedFor {
+  readonly resource: ObjectRef;
+  readonly permission: string;
+  readonly subject: SubjectRef;
+  readonly decision: Decision;
+}
+
 /** Records an impersonated read in the audit history: the key, the actor, and each question with its answer. */
-export function auditImpersonated(ctx: CallContext, method: string, revision: Revision, actor: SubjectRef, asked: readonly { target: string; decision: Decision }[]): Promise<void> {
+export function auditImpersonated(ctx: CallContext, method: string, revision: Revision, actor: SubjectRef, asked: readonly AskedFor[]): Promise<void> {
   return recordAudit(ctx.tenant.audit, ctx, {
     method,
     tenant: ctx.tenant.name,
     revision,
     actingAs: subjectKey(actor),
-    changes: asked.map((a) => ({ operation: 'check', target: `${a.target} -> ${a.decision.kind}` })),
+    changes: asked.map((a) => ({ operation: 'check', target: `${a.resource.type}:${a.resource.id}#${a.permission}@${subjectKey(a.subject)} -> ${a.decision.kind}` })),
   });
+}
+
+/** A write's `acting_as` as the audit history names the person (null when absent). */
+export function actingAsText(actingAs: PbSubject | null | undefined): string | null {
+  return actingAs ? subjectKey(toSubject(actingAs, 'acting_as')) : null;
 }

@@ -1,6 +1,6 @@
 import type { CallContext } from '../server/call.js';
 import type { AuditLog } from '../store/audit.js';
-import { recordAudit } from './audit-trail.js';
+import { recordAdminChange } from './audit-trail.js';
 import { toTypeName } from './convert.js';
 import { invalidArgument, WardenError } from '../errors/error-code.js';
 import { createKey, rotateKey, validateScopes, validateTenantName, type AccessStore, type ApiKeyInfo } from '../store/access.js';
@@ -39,7 +39,7 @@ function keyId(id: string): void {
 /** KeyService: one function per RPC (admin scope, checked by the call wrapper). */
 export function keyService(access: AccessStore, audit: AuditLog) {
   const record = (ctx: CallContext, method: string, tenant: string, operation: string, target: string) =>
-    recordAudit(audit, ctx, { method: `KeyService.${method}`, tenant, revision: null, changes: [{ operation, target }] });
+    recordAdminChange(audit, ctx, `KeyService.${method}`, tenant, { operation, target });
   return {
     async CreateKey(
       req: { tenant: string; scopes: string[]; description: string; expires_in_seconds: string; resource_types?: string[]; max_rate_per_second?: number; max_in_flight?: number },

@@ -24,7 +24,7 @@ import {
 } from './convert.js';
 import { expandToMessage } from './expand-tree.js';
 import type { DecisionLog } from '../telemetry/decision-log.js';
-import { auditImpersonated, impersonation, underImpersonation } from './impersonation.js';
+import { auditImpersonated, impersonation, underImpersonation, type AskedFor } from './impersonation.js';
 import { explanationToMessage } from './explain-tree.js';
 import { decodeListCursor, listLimit, requestDigest } from './list-cursor.js';
 import type { Listings, OpenListing } from './listings.js';
@@ -83,7 +83,7 @@ export function permissionService(engine: Engine, listings: Listings, decisions:
       const acting = await impersonation(engine, tenant, snap, req.acting_as, question.context, signal);
       if (acting) {
         decision = underImpersonation(decision, await acting.grant(subject));
-        await auditImpersonated(ctx, 'PermissionService.Check', snap.revision, acting.actor, [{ target: `${resource.type}:${resource.id}#${permission}@${subjectKey(subject)}`, decision }]);
+        await auditImpersonated(ctx, 'PermissionService.Check', snap.revision, acting.actor, [{ resource, permission, subject, decision }]);
       }
       logDecision(ctx, snap.revision, resource, permission, subject, decision, acting?.actor);
       return { checked_at: tenant.zookie(snap.revision), ...fromDecision(decision), optional_expires_at: expires, explanation };
@@ -131,7 +131,7 @@ export function permissionService(engine: Engine, listings: Listings, decisions:
       }
       const zookie = tenant.zookie(snap.revision);
       const acting = await impersonation(engine, tenant, snap, req.acting_as, {}, signal);
-      const asked: { target: string; decision: Decision }[] = [];
+      const asked: AskedFor[] = [];
       const results = [];
       for (const [i, item] of parsed.entries()) {
         if ('error' in item) {
@@ -144,7 +144,7 @@ export function permissionService(engine: Engine, listings: Listings, decisions:
           let decision = engine.decideCheck(snap, answer.get(item.resource.id) ?? FALSE, item.context);
           if (acting) {
             decision = underImpersonation(decision, await acting.grant(item.subject));
-            asked.push({ target: `${item.resource.type}:${item.resource.id}#${item.permission}@${subjectKey(item.subject)}`, decision });
+            asked.push({ ...item, decision });
           }
           logDecision(ctx, snap.revision, item.resource, item.permission, item.subject, decision, acting?.actor);
           results.push({ item: { checked_at: zookie, ...fromDecision(decision) } });
@@ -197,7 +197,7 @@ export function permissionService(engine: Engine, listings: Listings, decisions:
       // Made for someone: nothing is listed unless the actor may act for the subject.
       const acting = await impersonation(engine, tenant, listing.snap, req.acting_as, question.context, signal);
       const grant = acting ? await acting.grant(subject) : null;
-      if (acting) await auditImpersonated(ctx, 'PermissionService.ListObjects', listing.snap.revision, acting.actor, [{ target: `${resourceType}:*#${permission}@${subjectKey(subject)}`, decision: grant! }]);
+      if (acting) await auditImpersonated(ctx, 'PermissionService.ListObjects', listing.snap.revision, acting.actor, [{ resource: { type: resourceType, id: '*' }, permission, subject, decision: grant! }]);
       if (grant?.kind === 'no') return;
       // Results stream as each batch of candidates is verified; the position [batch offset, n]
       // lets any server resume after the n-th result of that batch.
@@ -270,11 +270,11 @@ export function permissionService(engine: Engine, listings: Listings, decisions:
       const acting = await impersonation(engine, tenant, snap, req.acting_as, context(req.context), signal);
       const grant = acting ? await acting.grant(subject) : null;
       const permissions = [];
-      const asked: { target: string; decision: Decision }[] = [];
+      const asked: AskedFor[] = [];
       for (const m of def.members) {
         const r = await engine.check(snap, { resource, permission: m.name, subject, context: context(req.context), signal });
         const decision = grant ? underImpersonation(r.decision, grant) : r.decision;
-        asked.push({ target: `${resource.type}:${resource.id}#${m.name}@${subjectKey(subject)}`, decision });
+        if (acting) asked.push({ resource, permission: m.name, subject, decision });
         permissions.push({ permission: m.name, ...fromDecision(decision) });
       }
       if (acting) await auditImpersonated(ctx, 'PermissionService.ListPermissions', snap.revision, acting.actor, asked);

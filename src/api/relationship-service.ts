@@ -10,14 +10,13 @@ import {
   toConsistency,
   toFilter,
   toRelationship,
-  toSubject,
   type PbConsistency,
   type PbFilter,
   type PbRelationship,
   type PbStruct,
   type PbSubject,
 } from './convert.js';
-import { subjectKey } from '../model/relationship.js';
+import { actingAsText } from './impersonation.js';
 import { listLimit } from './list-cursor.js';
 
 const OPERATIONS = { OPERATION_CREATE: 'create', OPERATION_TOUCH: 'touch', OPERATION_DELETE: 'delete' } as const;
@@ -61,7 +60,7 @@ export function relationshipService() {
       ctx: CallContext,
     ) {
       const { tenant } = ctx;
-      const actingAs = req.acting_as ? subjectKey(toSubject(req.acting_as, 'acting_as')) : null;
+      const actingAs = actingAsText(req.acting_as);
       if (!req.updates.length) throw invalidArgument('updates', 'at least one update is required');
       const updates: RelationshipUpdate[] = req.updates.map((u, i) => {
         const operation = OPERATIONS[u.operation as keyof typeof OPERATIONS];
@@ -92,7 +91,7 @@ export function relationshipService() {
       ctx: CallContext,
     ) {
       const { tenant } = ctx;
-      const actingAs = req.acting_as ? subjectKey(toSubject(req.acting_as, 'acting_as')) : null;
+      const actingAs = actingAsText(req.acting_as);
       const filter = toFilter(req.filter, 'filter');
       if (req.allow_partial && !req.limit) throw invalidArgument('allow_partial', 'needs a limit');
       const metadata = req.metadata ? storedStruct(req.metadata, 'metadata') : null;

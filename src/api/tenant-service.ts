@@ -1,6 +1,6 @@
 import type { CallContext } from '../server/call.js';
 import type { AuditLog } from '../store/audit.js';
-import { recordAudit } from './audit-trail.js';
+import { recordAdminChange } from './audit-trail.js';
 import type { AccessStore, TenantInfo, TenantSettings } from '../store/access.js';
 import { invalidArgument } from '../errors/error-code.js';
 import { toName } from './convert.js';
@@ -38,8 +38,8 @@ function fromSettingsMessage(m: PbTenantSettings | null): TenantSettings {
 
 /** TenantService: one function per RPC. */
 export function tenantService(access: AccessStore, audit: AuditLog) {
-  const record = (ctx: CallContext, method: string, operation: string, tenant: string) =>
-    recordAudit(audit, ctx, { method: `TenantService.${method}`, tenant: tenant.split(' ')[0]!, revision: null, changes: [{ operation, target: tenant }] });
+  const record = (ctx: CallContext, method: string, operation: string, tenant: string, target = tenant) =>
+    recordAdminChange(audit, ctx, `TenantService.${method}`, tenant, { operation, target });
   return {
     async CreateTenant(req: { name: string }, ctx: CallContext) {
       validateTenantName(req.name);
@@ -58,7 +58,7 @@ export function tenantService(access: AccessStore, audit: AuditLog) {
       validateTenantName(req.name);
       const settings = fromSettingsMessage(req.settings);
       await access.setTenantSettings(req.name, settings);
-      await record(ctx, 'UpdateTenantSettings', 'tenant-settings', `${req.name} ${JSON.stringify(settings)}`);
+      await record(ctx, 'UpdateTenantSettings', 'tenant-settings', req.name, `${req.name} ${JSON.stringify(settings)}`);
       return settingsMessage(req.name, settings);
     },
     async DeleteTenant(req: { name: string }, ctx: CallContext) {
