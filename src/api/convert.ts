@@ -3,7 +3,7 @@ import type { Consistency } from '../consistency/consistency.js';
 import type { Decision } from '../engine/condition.js';
 import { invalidArgument } from '../errors/error-code.js';
 import { ELLIPSIS, WILDCARD_ID, type ObjectRef, type Relationship, type SubjectRef } from '../model/relationship.js';
-import type { RelationshipFilter } from '../store/store.js';
+import type { RelationshipFilter, RelationshipUpdate } from '../store/store.js';
 
 // Message shapes as @grpc/proto-loader gives them (keepCase, defaults, oneofs, enums as names).
 
@@ -106,6 +106,17 @@ export function toRelationship(v: PbRelationship | null | undefined, field: stri
     caveat: caveat ? { name: caveat.caveat_name, context: caveat.context ? storedStruct(caveat.context, `${field}.optional_caveat.context`) : null } : null,
     expiresAt: v.optional_expires_at ? toDate(v.optional_expires_at, `${field}.optional_expires_at`) : null,
   };
+}
+
+const OPERATIONS = { OPERATION_CREATE: 'create', OPERATION_TOUCH: 'touch', OPERATION_DELETE: 'delete' } as const;
+
+/** Relationship updates (Write's, SimulateSchema's changes), each checked for form; `field` names the list. */
+export function toUpdates(list: readonly { operation: string; relationship: PbRelationship | null }[], field: string): RelationshipUpdate[] {
+  return list.map((u, i) => {
+    const operation = OPERATIONS[u.operation as keyof typeof OPERATIONS];
+    if (!operation) throw invalidArgument(`${field}[${i}].operation`, 'must be CREATE, TOUCH or DELETE');
+    return { operation, relationship: toRelationship(u.relationship, `${field}[${i}].relationship`) };
+  });
 }
 
 /** Contextual relationships, checked for number and form. */

@@ -1,6 +1,6 @@
 import { filterChange, recordAudit, relationshipChange } from './audit-trail.js';
 import { MAX_AUDIT_CHANGES, type AuditChange } from '../store/audit.js';
-import type { Precondition as StorePrecondition, RelationshipUpdate, Revision, StoredSchema } from '../store/store.js';
+import type { Precondition as StorePrecondition, Revision, StoredSchema } from '../store/store.js';
 import { WardenError, failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import { cursorRevision } from '../store/store-support.js';
 import type { CallContext } from '../server/call.js';
@@ -10,6 +10,7 @@ import {
   toConsistency,
   toFilter,
   toRelationship,
+  toUpdates,
   type PbConsistency,
   type PbFilter,
   type PbRelationship,
@@ -19,7 +20,6 @@ import {
 import { actingAsText } from './impersonation.js';
 import { listLimit } from './list-cursor.js';
 
-const OPERATIONS = { OPERATION_CREATE: 'create', OPERATION_TOUCH: 'touch', OPERATION_DELETE: 'delete' } as const;
 const PRECONDITIONS = { OPERATION_MUST_MATCH: 'must_match', OPERATION_MUST_NOT_MATCH: 'must_not_match' } as const;
 
 /** A precondition message: MUST_MATCH or MUST_NOT_MATCH a filter. */
@@ -62,11 +62,7 @@ export function relationshipService() {
       const { tenant } = ctx;
       const actingAs = actingAsText(req.acting_as);
       if (!req.updates.length) throw invalidArgument('updates', 'at least one update is required');
-      const updates: RelationshipUpdate[] = req.updates.map((u, i) => {
-        const operation = OPERATIONS[u.operation as keyof typeof OPERATIONS];
-        if (!operation) throw invalidArgument(`updates[${i}].operation`, 'must be CREATE, TOUCH or DELETE');
-        return { operation, relationship: toRelationship(u.relationship, `updates[${i}].relationship`) };
-      });
+      const updates = toUpdates(req.updates, 'updates');
       const preconditions = toPreconditions(req.preconditions);
       // Meaning is checked against the schema in force when the write commits, inside the store's
       // serialization: a schema change cannot slip in between the check and the write.

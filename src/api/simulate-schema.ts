@@ -5,15 +5,13 @@ import { changedReader, changedRelations, simulate, type Flip, type FlipCount, t
 import { failedPrecondition, invalidArgument } from '../errors/error-code.js';
 import { TypeSystem } from '../schema/type-system.js';
 import type { CallContext } from '../server/call.js';
-import { fromDecision, fromSubject, toConsistency, toName, toRelationship, toTypeName, type PbConsistency, type PbRelationship } from './convert.js';
+import { fromDecision, fromSubject, toConsistency, toName, toTypeName, toUpdates, type PbConsistency, type PbRelationship } from './convert.js';
 import { orphanedBy } from './schema-changes.js';
 
 /** The most relationship changes one simulation takes. */
 export const MAX_SIMULATED_CHANGES = 1000;
 /** The most flipped answers one response lists. */
 export const MAX_SIMULATION_SAMPLE = 10_000;
-
-const OPERATIONS = { OPERATION_CREATE: 'touch', OPERATION_TOUCH: 'touch', OPERATION_DELETE: 'remove' } as const;
 
 /** The request, as proto-loader gives it. */
 export interface SimulateSchemaRequest {
@@ -49,20 +47,17 @@ export async function simulateSchema(engine: Engine, req: SimulateSchemaRequest,
   if (req.sample > MAX_SIMULATION_SAMPLE) throw invalidArgument('sample', `at most ${MAX_SIMULATION_SAMPLE}`);
   const type = req.resource_type ? toTypeName(req.resource_type, 'resource_type') : undefined;
   const permission = req.permission ? toName(req.permission, 'permission') : undefined;
-  const parsed = req.changes.map((u, i) => {
-    const op = OPERATIONS[u.operation as keyof typeof OPERATIONS];
-    if (!op) throw invalidArgument(`changes[${i}].operation`, 'must be CREATE, TOUCH or DELETE');
-    return { op, relationship: toRelationship(u.relationship, `changes[${i}].relationship`) };
-  });
+  // A CREATE is a TOUCH here: nothing is written, so there is nothing for it to collide with.
+  const parsed = toUpdates(req.changes, 'changes');
   const changes: ProposedChanges = {
-    touch: parsed.filter((c) => c.op === 'touch').map((c) => c.relationship),
-    remove: parsed.filter((c) => c.op === 'remove').map((c) => c.relationship),
+    touch: parsed.filter((c) => c.operation !== 'delete').map((c) => c.relationship),
+    remove: parsed.filter((c) => c.operation === 'delete').map((c) => c.relationship),
   };
   const revision = await tenant.pick(toConsistency(req.consistency));
   const current = await tenant.schemaAt(revision);
   const base = req.base_schema ? compiled(req.base_schema, 'base_schema', checkSize) : current;
   const proposed = req.schema ? compiled(req.schema, 'schema', checkSize) : current;
-  parsed.forEach((c, i) => c.op === 'touch' && proposed.validateRelationship(c.relationship, `changes[${i}].relationship`));
+  parsed.forEach((c, i) => c.operation !== 'delete' && proposed.validateRelationship(c.relationship, `changes[${i}].relationship`));
   if (type !== undefined && !base.definition(type) && !proposed.definition(type)) throw failedPrecondition(`unknown type \`${type}\``, 'resource_type', 'ERROR_REASON_UNKNOWN_DEFINITION');
   if (req.schema) {
     const problems = await orphanedBy(base.ir, proposed.ir, (f, o) => tenant.store.readPage(revision, f, o));
