@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { fromRelationship, fromSubject, jsonToStruct, structToJson } from '../api/convert.js';
+import { fromRelationship, fromSubject, jsonToStruct } from '../api/convert.js';
 import { explanationText } from './explain-text.js';
 import { ELLIPSIS } from '../model/relationship.js';
 import type { ApiClient } from './api-client.js';
@@ -13,12 +13,15 @@ const SHORT: Record<string, string> = {
   PERMISSIONSHIP_CONDITIONAL_PERMISSION: 'CONDITIONAL',
 };
 
-const ref = (s: string, field: string) => {
+/** A `type:id` argument as an ObjectReference message. */
+export const ref = (s: string, field: string) => {
   const o = parseObjectArg(s, field);
   return { object_type: o.type, object_id: o.id };
 };
-const sub = (s: string, field: string) => fromSubject(parseSubjectArg(s, field));
-const ctx = (text: string | undefined) => {
+/** A `type:id[#relation]` argument as a SubjectReference message. */
+export const sub = (s: string, field: string) => fromSubject(parseSubjectArg(s, field));
+/** A `--context` JSON argument as the Struct the API takes (null when absent). */
+export const ctx = (text: string | undefined) => {
   const v = contextArg(text);
   return v ? jsonToStruct(v as Record<string, unknown>) : null;
 };
@@ -59,7 +62,7 @@ export function registerQueries(program: Command): void {
     };
     await withApi(cmd, async (api, g) => {
       const r = await api.call('PermissionService', 'Check', req);
-      const why = r.explanation ? `\n${r.explanation.path ? `path: ${r.explanation.path}\n` : ''}${explanationText(r.explanation.tree, structToJson)}` : '';
+      const why = r.explanation ? `\n${r.explanation.path ? `path: ${r.explanation.path}\n` : ''}${explanationText(r.explanation.tree)}` : '';
       emit(g, named(r), verdict(r) + why);
       if (o.failOnDeny && r.permissionship === 'PERMISSIONSHIP_NO_PERMISSION') process.exitCode = 1;
       if (o.failOnDeny && r.permissionship === 'PERMISSIONSHIP_CONDITIONAL_PERMISSION') process.exitCode = 2;
@@ -221,11 +224,14 @@ async function pages(
   }
 }
 
+/** A subject message as text: `user:alice`, `group:eng#member`. */
+export function subjectText(s: { object: { object_type: string; object_id: string } | null; optional_relation: string }): string {
+  return `${s.object!.object_type}:${s.object!.object_id}${s.optional_relation ? `#${s.optional_relation}` : ''}`;
+}
+
 /** A relationship message as text. */
 export function relText(r: ReturnType<typeof fromRelationship>): string {
-  const s = r.subject!;
-  const subj = `${s.object!.object_type}:${s.object!.object_id}${s.optional_relation ? `#${s.optional_relation}` : ''}`;
-  return `${r.resource!.object_type}:${r.resource!.object_id}#${r.relation}@${subj}`;
+  return `${r.resource!.object_type}:${r.resource!.object_id}#${r.relation}@${subjectText(r.subject!)}`;
 }
 
 /**
@@ -238,7 +244,7 @@ function renderTree(n: any, indent: string): string {
     ? `${indent}${n.arrow} from ${n.resource.object_type}:${n.resource.object_id}${caveat}${n.children?.length ? '' : ' (reaches nothing)'}`
     : `${indent}${n.kind.replace('KIND_', '').toLowerCase()} ${n.resource.object_type}:${n.resource.object_id}#${n.relation}${caveat}`;
   const subjects = (n.subjects ?? []).map(
-    (s: any) => `${indent}  - ${s.subject.object.object_type}:${s.subject.object.object_id}${s.subject.optional_relation ? `#${s.subject.optional_relation}` : ''}${s.caveat_expression ? ` [${s.caveat_expression}]` : ''}`,
+    (s: any) => `${indent}  - ${subjectText(s.subject)}${s.caveat_expression ? ` [${s.caveat_expression}]` : ''}`,
   );
   return [head, ...subjects, ...(n.children ?? []).map((c: any) => renderTree(c, `${indent}  `))].join('\n');
 }

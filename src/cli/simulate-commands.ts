@@ -4,7 +4,8 @@ import { parseRelationship } from '../model/relationship-syntax.js';
 import type { ApiClient } from './api-client.js';
 import { clientOptions, consistencyOf, consistencyOptions, emit, readFile, withApi, type GlobalOptions } from './cli-support.js';
 import { UsageError } from './connection.js';
-import { readLines } from './query-commands.js';
+import { PERMISSIONSHIP_WORD } from './explain-text.js';
+import { readLines, subjectText } from './query-commands.js';
 
 /** The schema compiler, loaded by the commands that use it. */
 const schemaFiles = () => import('./schema-files.js');
@@ -21,11 +22,6 @@ interface SimulateOptions {
   atExact?: string;
 }
 
-const WORD: Record<string, string> = {
-  PERMISSIONSHIP_HAS_PERMISSION: 'yes',
-  PERMISSIONSHIP_NO_PERMISSION: 'no',
-  PERMISSIONSHIP_CONDITIONAL_PERMISSION: 'conditional',
-};
 const MARK: Record<string, string> = { KIND_GAINED: '+', KIND_LOST: '-', KIND_CONDITIONAL: '~' };
 
 /**
@@ -62,9 +58,7 @@ export function simulationText(r: any): string {
   if (total) {
     lines.push(total > r.flips.length ? `answers that change (the first ${n(r.flips.length)} of ${n(total)}; --sample N for more):` : `answers that change (all ${n(total)}):`);
     for (const f of r.flips) {
-      const s = f.subject;
-      const subject = `${s.object.object_type}:${s.object.object_id}${s.optional_relation ? `#${s.optional_relation}` : ''}`;
-      lines.push(`  ${MARK[f.kind] ?? '?'} ${f.resource.object_type}:${f.resource.object_id}#${f.permission}@${subject}  (${WORD[f.before]} -> ${WORD[f.after]})`);
+      lines.push(`  ${MARK[f.kind] ?? '?'} ${f.resource.object_type}:${f.resource.object_id}#${f.permission}@${subjectText(f.subject)}  (${PERMISSIONSHIP_WORD[f.before]} -> ${PERMISSIONSHIP_WORD[f.after]})`);
     }
   }
   return lines.join('\n');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { fromSubject } from '../api/convert.js';
-import { clientOptions, consistencyOf, consistencyOptions, contextArg, emit, parseObjectArg, parseSubjectArg, readFile, withApi } from './cli-support.js';
+import { clientOptions, consistencyOf, consistencyOptions, emit, readFile, withApi } from './cli-support.js';
+import { ctx, ref, sub } from './query-commands.js';
 import { UsageError } from './connection.js';
 import { durationSeconds } from './keys-command.js';
 
@@ -27,19 +27,14 @@ export function registerToken(program: Command): void {
     if (!o.permission.length) throw new UsageError('give at least one --permission');
     const req = {
       consistency: consistencyOf(cmd.opts()),
-      subject: fromSubject(parseSubjectArg(subject, 'subject')),
+      subject: sub(subject, 'subject'),
       permissions: o.permission,
-      resources: o.resource.map((r) => {
-        const x = parseObjectArg(r, '--resource');
-        return { object_type: x.type, object_id: x.id };
-      }),
+      resources: o.resource.map((r) => ref(r, '--resource')),
       resource_type: o.type ?? '',
       limit: o.limit ? Number(o.limit) : 0,
       ttl_seconds: durationSeconds(o.ttl, '--ttl'),
-      context: null as unknown,
+      context: ctx(o.context),
     };
-    const ctx = contextArg(o.context);
-    if (ctx) req.context = (await import('../api/convert.js')).jsonToStruct(ctx as Record<string, unknown>);
     await withApi(cmd, async (api, g) => {
       const r = await api.call('TokenService', 'IssueToken', req);
       emit(g, r, r.token);
