@@ -1,7 +1,7 @@
 import { WardenError } from '../errors/error-code.js';
 
-/** Field names that hold a resource type outright (native and SpiceDB requests). */
-const TYPE_FIELDS = new Set(['resource_type', 'resource_object_type', 'resourceType']);
+/** Field names that hold a resource type outright (native and SpiceDB requests, as proto-loader gives them: snake case). */
+const TYPE_FIELDS = new Set(['resource_type', 'resource_object_type']);
 /** Field names whose message is a resource (its `object_type` is a resource type). */
 const RESOURCE_FIELDS = new Set(['resource', 'resources']);
 

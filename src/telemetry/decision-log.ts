@@ -69,9 +69,9 @@ export class DecisionLog {
     return (!f.types || f.types.has(resourceType)) && (!f.permissions || f.permissions.has(permission));
   }
 
+  /** Records a decision of a type and permission `wants` let through, if its result passes and the sample takes it. */
   record(r: DecisionRecord): void {
     const f = this.#filter;
-    if (!this.wants(r.resource.slice(0, r.resource.indexOf(':')), r.permission)) return;
     if (f.results && !f.results.has(r.result)) return;
     if (f.rate < 1 && this.#random() >= f.rate) return;
     this.#write(r);
