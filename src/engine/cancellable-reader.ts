@@ -10,15 +10,21 @@ export class CancellableReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #signal: AbortSignal;
   readonly queryMany: SnapshotReader['queryMany'];
+  readonly querySync: SnapshotReader['querySync'];
 
   constructor(inner: SnapshotReader, signal: AbortSignal) {
     this.#inner = inner;
     this.#signal = signal;
-    const many = inner.queryMany;
-    this.queryMany = many
-      ? (filters) => {
+    this.queryMany = this.#guarded(inner.queryMany);
+    this.querySync = this.#guarded(inner.querySync);
+  }
+
+  /** A read of the inner reader's that first stops if the request is over. */
+  #guarded<A, R>(read: ((a: A) => R) | undefined): ((a: A) => R) | undefined {
+    return read
+      ? (a) => {
           this.#stopIfAborted();
-          return many(filters);
+          return read(a);
         }
       : undefined;
   }

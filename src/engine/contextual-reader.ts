@@ -15,6 +15,7 @@ export class ContextualReader implements SnapshotReader {
   readonly #now: () => number;
   readonly #removed: ReadonlySet<string>;
   readonly queryMany: SnapshotReader['queryMany'];
+  readonly querySync: SnapshotReader['querySync'];
 
   constructor(inner: SnapshotReader, extra: readonly Relationship[], now: () => number = Date.now, removed: ReadonlySet<string> = new Set()) {
     this.#inner = inner;
@@ -24,6 +25,13 @@ export class ContextualReader implements SnapshotReader {
     this.#removed = removed;
     const many = inner.queryMany;
     this.queryMany = many ? async (filters) => (await many(filters)).map((stored, i) => this.#merge(filters[i]!, stored)) : undefined;
+    const sync = inner.querySync;
+    this.querySync = sync
+      ? (filter) => {
+          const stored = sync(filter);
+          return stored && this.#merge(filter, stored);
+        }
+      : undefined;
   }
 
   get revision(): SnapshotReader['revision'] {

@@ -1,10 +1,10 @@
 import type { RelationshipFilter } from '../store/store.js';
 import type { Relationship } from '../model/relationship.js';
 import type { TypeSystem } from '../schema/type-system.js';
-import type { SnapshotReader } from '../store/store.js';
 import { TRUE, caveatCondition, type Condition } from './condition.js';
 import type { Memberships } from './check/memberships.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
+import type { MemoReader } from './memo-reader.js';
 
 /** Limits every engine request runs under. */
 export interface EngineLimits {
@@ -39,7 +39,8 @@ export interface RequestStats {
 /** What a computation needs from its request: schema, snapshot, the top of the dispatcher chain, its counters. */
 export interface Scope {
   readonly schema: TypeSystem;
-  readonly reader: SnapshotReader;
+  /** The request's reader: its read memo over the snapshot (`read` answers at once from a store in memory). */
+  readonly reader: MemoReader;
   readonly dispatcher: Dispatcher;
   readonly limits: EngineLimits;
   readonly stats: RequestStats;

@@ -1,4 +1,4 @@
-import { relationshipKey, type Relationship } from '../model/relationship.js';
+import { relationshipKey, type Relationship, type SubjectRef } from '../model/relationship.js';
 import { filterMatcher, validateFilter } from './filter.js';
 import type { RelationshipFilter } from './store.js';
 
@@ -70,14 +70,13 @@ export class RowIndex {
    */
   query(f: RelationshipFilter, at: number, now: number, expired = false): Relationship[] {
     validateFilter(f);
-    // The index picks rows by some fields; the matcher checks the rest (built only when needed:
-    // most reads name a resource and relation, and often nothing else).
+    // The engine's reads name a resource type, relation and ids, then narrow by subject: those are
+    // answered straight from the resource index, testing subjects in place (no predicate built).
+    if (f.resourceIds && f.relation !== undefined) return this.#byResourceIds(f, at, now, expired);
+    // Otherwise the index picks rows by some fields and a matcher checks the rest.
     let candidates: readonly IndexedRow[];
     let rest: RelationshipFilter;
-    if (f.resourceIds && f.relation !== undefined) {
-      candidates = gather(this.#byResource.get(f.resourceType)?.get(f.relation), f.resourceIds);
-      rest = { ...f, resourceIds: undefined, relation: undefined };
-    } else if (f.subjectIds && f.subjectType !== undefined && f.relation !== undefined) {
+    if (f.subjectIds && f.subjectType !== undefined && f.relation !== undefined) {
       candidates = gather(this.#bySubject.get(f.subjectType)?.get(f.resourceType)?.get(f.relation), f.subjectIds);
       rest = { ...f, subjectIds: undefined, relation: undefined };
     } else {
@@ -87,11 +86,31 @@ export class RowIndex {
     const matches = needsMatcher(rest) ? filterMatcher(rest) : null;
     const out: Relationship[] = [];
     for (const row of candidates) {
-      if (row.created > at || row.deleted <= at) continue;
-      const r = row.rel;
-      if ((r.expiresAt !== null && r.expiresAt.getTime() <= now) !== expired) continue;
-      if (!matches || matches(r)) out.push(r);
+      if (!visible(row, at, now, expired)) continue;
+      if (!matches || matches(row.rel)) out.push(row.rel);
     }
+    return out;
+  }
+
+  /** A read by resource ids and relation (`resourceIdPrefix` cannot come with ids). */
+  #byResourceIds(f: RelationshipFilter, at: number, now: number, expired: boolean): Relationship[] {
+    const out: Relationship[] = [];
+    const byId = this.#byResource.get(f.resourceType)?.get(f.relation!);
+    if (!byId) return out;
+    const ids = f.resourceIds!;
+    const narrow = f.subjectsAnyOf !== undefined || f.subjectType !== undefined || f.subjectIds !== undefined || f.subjectRelation !== undefined;
+    // Long subject id lists are looked up in sets, built once by the matcher; short ones are searched in place.
+    const long = (f.subjectIds?.length ?? 0) > 16 || (f.subjectsAnyOf?.some((m) => (m.ids?.length ?? 0) > 16) ?? false);
+    const matches = long ? filterMatcher(f) : null;
+    const take = (rows: readonly IndexedRow[] | undefined): void => {
+      if (!rows) return;
+      for (const row of rows) {
+        if (!visible(row, at, now, expired)) continue;
+        if (!narrow || (matches ? matches(row.rel) : subjectMatches(row.rel.subject, f))) out.push(row.rel);
+      }
+    };
+    if (ids.length === 1) take(byId.get(ids[0]!));
+    else for (const id of new Set(ids)) take(byId.get(id));
     return out;
   }
 
@@ -149,6 +168,25 @@ function needsMatcher(f: RelationshipFilter): boolean {
     f.subjectsAnyOf !== undefined ||
     f.relation !== undefined
   );
+}
+
+/** Is a row's version visible at revision `at`, and (un)expired at `now` as asked? */
+function visible(row: IndexedRow, at: number, now: number, expired: boolean): boolean {
+  if (row.created > at || row.deleted <= at) return false;
+  const e = row.rel.expiresAt;
+  return (e !== null && e.getTime() <= now) === expired;
+}
+
+/** Does a subject meet a filter's subject fields (`subjectsAnyOf`, or type, ids and relation)? */
+function subjectMatches(s: SubjectRef, f: RelationshipFilter): boolean {
+  const any = f.subjectsAnyOf;
+  if (!any) return subjectIs(s, f.subjectType, f.subjectIds, f.subjectRelation);
+  for (const m of any) if (subjectIs(s, m.type, m.ids, m.relation)) return true;
+  return false;
+}
+
+function subjectIs(s: SubjectRef, type: string | undefined, ids: readonly string[] | undefined, relation: string | undefined): boolean {
+  return (type === undefined || s.type === type) && (relation === undefined || s.relation === relation) && (ids === undefined || ids.includes(s.id));
 }
 
 function push<K, V>(m: Map<K, V[]>, key: K, v: V): void {

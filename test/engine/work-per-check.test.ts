@@ -44,6 +44,20 @@ t.test('dispatches and reads per check, org shape', async (t) => {
   }
 });
 
+t.test('over a store held in memory, a check waits on no read: every one is answered at once', async (t) => {
+  const w = await world(ORG, DATA);
+  const engine = new Engine({ cacheBytes: 1 << 20 });
+  for (const snap of [w, { ...w, cacheKey: 'k' }]) {
+    for (const [who] of CASES) {
+      w.reads.length = 0;
+      w.waited.length = 0;
+      await engine.check(snap, { resource: { type: 'resource', id: 'r1' }, permission: 'view', subject: subject('user', who) });
+      t.ok(w.reads.length > 0 || snap !== w, `${who}: read`);
+      t.same(w.waited, [], `${who}${snap === w ? '' : ' (through the check cache)'}: no read through the promise-returning query`);
+    }
+  }
+});
+
 t.test('with the check cache warm, a repeated check is one cached dispatch and no read', async (t) => {
   const w = await world(ORG, DATA);
   const engine = new Engine({ cacheBytes: 1 << 20 });

@@ -218,6 +218,10 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
       // computations read their objects' relations ahead.
       const plain = snap.reader;
       const batched: Snapshot = { schema, reader: { revision, query: (f) => plain.query(f), queryMany: (fs) => Promise.all(fs.map((f) => plain.query(f))) } };
+      // And over a reader that answers every other read at once and the rest later, so one walk
+      // mixes steps taken at once with steps that wait (the memory store answers every read at once).
+      let flip = 0;
+      const mixed: Snapshot = { schema, reader: { revision, query: (f) => plain.query(f), querySync: (f) => (flip++ % 2 ? plain.querySync!(f) : undefined) } };
       const engines = scenarioNo <= REDIS_SCENARIOS ? [cached, viaRedis] : [cached];
       for (const context of [{}, { flag: true }, { flag: false }]) {
         const want = expected(perms, tuples, context);
@@ -237,6 +241,8 @@ t.test(`the engine agrees with a brute-force evaluator (${runs} random schemas a
               if ((listed.get(doc) ?? 'no') !== got) throw new Error(`${where}: LookupResources ${listed.get(doc) ?? 'absent'}, Check ${got}`);
               const ahead = (await engine.check(batched, { resource: { type: 'doc', id: doc }, permission: perm, subject: { type: 'user', id: u, relation: '...' }, context })).decision.kind;
               if (ahead !== got) throw new Error(`${where}: reading ahead ${ahead}, one read at a time ${got}`);
+              const halfway = (await engine.check(mixed, { resource: { type: 'doc', id: doc }, permission: perm, subject: { type: 'user', id: u, relation: '...' }, context })).decision.kind;
+              if (halfway !== got) throw new Error(`${where}: half the reads waited ${halfway}, none did ${got}`);
               for (const e of engines) {
                 for (const round of ['computed', 'from the cache']) {
                   const c = (await e.check(keyed, { resource: { type: 'doc', id: doc }, permission: perm, subject: { type: 'user', id: u, relation: '...' }, context })).decision.kind;

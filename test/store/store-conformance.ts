@@ -59,6 +59,14 @@ export function storeConformance(t: Test, make: () => Promise<StoreUnderTest>): 
       ['doc:a#viewer@group:eng#member', 'doc:a#viewer@user:tom', 'doc:b#viewer@user:*'],
     );
     t.same(texts(await r.query({ resourceType: 'doc', relation: 'viewer', subjectsAnyOf: [{ type: 'group' }] })), ['doc:a#viewer@group:eng#member']);
+    // Resource ids with long and short subject id lists (looked up differently in memory).
+    const many = [...Array.from({ length: 30 }, (_, i) => `u${i}`), 'tom'];
+    t.same(texts(await r.query({ resourceType: 'doc', resourceIds: ['a', 'b', 'a'], relation: 'viewer', subjectType: 'user', subjectIds: many })), ['doc:a#viewer@user:tom']);
+    t.same(texts(await r.query({ resourceType: 'doc', resourceIds: ['a', 'b'], relation: 'viewer', subjectsAnyOf: [{ type: 'user', ids: many }, { type: 'user', ids: ['*'] }] })), [
+      'doc:a#viewer@user:tom',
+      'doc:b#viewer@user:*',
+    ]);
+    t.same(texts(await r.query({ resourceType: 'doc', resourceIds: ['a'], relation: 'viewer', subjectType: 'group', subjectIds: ['eng'], subjectRelation: '...' })), []);
     t.same(texts(await r.query({ resourceType: 'doc', subjectsAnyOf: [{ type: 'user', ids: ['nobody'] }] })), []);
     await t.rejects(r.query({ resourceType: 'doc', subjectsAnyOf: [] }), { code: 'INVALID_ARGUMENT' });
     await t.rejects(r.query({ resourceType: 'doc', subjectsAnyOf: [{ type: 'user', ids: [] }] }), { code: 'INVALID_ARGUMENT' });

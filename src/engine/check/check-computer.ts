@@ -6,6 +6,7 @@ import type { RelationshipFilter, SubjectMatch } from '../../store/store.js';
 import type { SubjectRef } from '../../model/relationship.js';
 import type { TypeSystem } from '../../schema/type-system.js';
 import { tupleCondition, type Scope } from '../scope.js';
+import { each, then, type Maybe } from '../maybe.js';
 
 type Results = Map<string, Condition>;
 
@@ -24,7 +25,7 @@ export class CheckComputer {
     this.#p = p;
   }
 
-  async compute(): Promise<CheckAnswer> {
+  compute(): Maybe<CheckAnswer> {
     const p = this.#p;
     // Where a round trip costs more than a read, every relation of these objects the walk may
     // read is read now, in one round trip, instead of one by one as the walk reaches it.
@@ -34,18 +35,23 @@ export class CheckComputer {
     // A userset contains itself: `group:eng#member` is a member of group:eng#member.
     const self = s.type === p.resourceType && s.relation === p.relation && results.has(s.id);
     if (self) results.set(s.id, TRUE);
-    const ids = p.resourceIds.filter((id) => !(self && id === s.id));
+    const ids = self ? p.resourceIds.filter((id) => id !== s.id) : p.resourceIds;
     const m = this.#scope.schema.member(p.resourceType, p.relation);
-    if (m && ids.length) {
-      const r = m.kind === 'relation' ? await this.#relation(m, ids) : await this.#rewrite(m.rewrite, ids);
+    if (!m || !ids.length) return { results, cycles: this.#cycles.without([]) };
+    const r = m.kind === 'relation' ? this.#relation(m, ids) : this.#rewrite(m.rewrite, ids);
+    return then(r, (r) => {
       for (const [id, c] of r) results.set(id, c);
-    }
-    return { results, cycles: this.#cycles.without([]) };
+      return { results, cycles: this.#cycles.without([]) };
+    });
   }
 
-  async #dispatch(resourceType: string, resourceIds: readonly string[], relation: string): Promise<ReadonlyMap<string, Condition>> {
+  #dispatch(resourceType: string, resourceIds: readonly string[], relation: string): Maybe<ReadonlyMap<string, Condition>> {
     const p = this.#p;
-    const a = await this.#scope.dispatcher.check(checkProblem(p.revision, p.depthLeft - 1, p.inProgress, resourceType, resourceIds, relation, p.subject));
+    const a = this.#scope.dispatcher.check(checkProblem(p.revision, p.depthLeft - 1, p.inProgress, resourceType, resourceIds, relation, p.subject));
+    return a instanceof Promise ? a.then((a) => this.#took(a)) : this.#took(a);
+  }
+
+  #took(a: CheckAnswer): ReadonlyMap<string, Condition> {
     this.#cycles.add(a.cycles);
     return a.results;
   }
@@ -55,49 +61,57 @@ export class CheckComputer {
    * allowed) and every subject set the relation allows; they are split here, and each kind of
    * subject set is asked on, for the ids not already granted, in one dispatch.
    */
-  async #relation(rel: RelationIR, ids: readonly string[]): Promise<Results> {
+  #relation(rel: RelationIR, ids: readonly string[]): Maybe<Results> {
+    const read = relationRead(rel, this.#p.resourceType, ids, this.#p.subject);
+    if (!read) return falseFor(ids);
+    const tuples = this.#scope.reader.read(read.filter);
+    return tuples instanceof Promise ? tuples.then((t) => this.#relationRows(read, ids, t)) : this.#relationRows(read, ids, tuples);
+  }
+
+  #relationRows(read: RelationRead, ids: readonly string[], tuples: readonly Relationship[]): Maybe<Results> {
     const p = this.#p;
     const s = p.subject;
-    const results: Results = new Map(ids.map((id) => [id, FALSE]));
-    const read = relationRead(rel, p.resourceType, ids, s);
-    if (!read) return results;
+    const results = falseFor(ids);
     const { direct, usersets, subjectIds } = read;
-    const tuples = await this.#scope.reader.query(read.filter);
-    const bySet = new Map<string, Relationship[]>();
+    let bySet: Map<string, Relationship[]> | null = null;
     for (const t of tuples) {
       const sub = t.subject;
       if (direct.length && sub.type === s.type && sub.relation === s.relation && subjectIds.includes(sub.id)) {
         results.set(t.resource.id, or(results.get(t.resource.id)!, tupleCondition(t)));
       } else if (sub.relation !== ELLIPSIS) {
         const k = `${sub.type}#${sub.relation}`;
+        bySet ??= new Map();
         const list = bySet.get(k);
         if (list) list.push(t);
         else bySet.set(k, [t]);
       }
     }
-    for (const [k, list] of bySet) {
+    if (!bySet) return results;
+    const done = each([...bySet], ([k, list]) => {
       const u = usersets.get(k);
-      if (!u) continue;
+      if (!u) return;
       const pending = list.filter((t) => results.get(t.resource.id)!.op !== 'true');
-      if (!pending.length) continue;
+      if (!pending.length) return;
       // A set that nests only itself (`group#member`) is answered from the subject's side: the
       // sets the subject belongs to, found once for the request, instead of a walk down each one.
       const setIds = unique(pending.map((t) => t.subject.id));
-      const held = await this.#scope.memberships.of(u.type, u.relation, s, setIds, p.depthLeft - 1);
-      const answers = held ? null : await this.#dispatch(u.type, setIds, u.relation);
-      for (const t of pending) {
-        const member = held ? (held.has(t.subject.id) ? TRUE : FALSE) : (answers!.get(t.subject.id) ?? FALSE);
-        const c = and(tupleCondition(t), member);
-        results.set(t.resource.id, or(results.get(t.resource.id)!, c));
-      }
-    }
-    return results;
+      return then(this.#scope.memberships.of(u.type, u.relation, s, setIds, p.depthLeft - 1), (held) => {
+        if (held) {
+          for (const t of pending) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), held.has(t.subject.id) ? TRUE : FALSE)));
+          return;
+        }
+        return then(this.#dispatch(u.type, setIds, u.relation), (answers) => {
+          for (const t of pending) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answers.get(t.subject.id) ?? FALSE)));
+        });
+      });
+    });
+    return then(done, () => results);
   }
 
-  async #rewrite(e: RewriteIR, ids: readonly string[]): Promise<Results> {
+  #rewrite(e: RewriteIR, ids: readonly string[]): Maybe<Results> {
     switch (e.kind) {
       case 'nil':
-        return new Map(ids.map((id) => [id, FALSE]));
+        return falseFor(ids);
       case 'computed': {
         // A stored relation of the same object is read right here: dispatching it would add a
         // memo entry and a cache lookup to a question one read answers. (Unless the subject is
@@ -105,7 +119,7 @@ export class CheckComputer {
         const p = this.#p;
         const m = this.#scope.schema.member(p.resourceType, e.relation);
         if (m?.kind === 'relation' && !(p.subject.type === p.resourceType && p.subject.relation === e.relation)) return this.#relation(m, ids);
-        return new Map(await this.#dispatch(p.resourceType, ids, e.relation));
+        return then(this.#dispatch(p.resourceType, ids, e.relation), (r) => new Map(r));
       }
       case 'union':
         return this.#union(e.children, ids);
@@ -123,44 +137,51 @@ export class CheckComputer {
   }
 
   /** Union stops asking for an id once one branch says yes. */
-  async #union(children: readonly RewriteIR[], ids: readonly string[]): Promise<Results> {
-    const results: Results = new Map(ids.map((id) => [id, FALSE]));
-    for (const child of children) {
+  #union(children: readonly RewriteIR[], ids: readonly string[]): Maybe<Results> {
+    const results = falseFor(ids);
+    const done = each(children, (child) => {
       const pending = ids.filter((id) => results.get(id)!.op !== 'true');
-      if (!pending.length) break;
-      const r = await this.#rewrite(child, pending);
-      for (const [id, c] of r) results.set(id, or(results.get(id)!, c));
-    }
-    return results;
+      if (!pending.length) return false;
+      return then(this.#rewrite(child, pending), (r) => {
+        for (const [id, c] of r) results.set(id, or(results.get(id)!, c));
+      });
+    });
+    return then(done, () => results);
   }
 
   /** Intersection stops asking for an id once one branch says no. */
-  async #intersection(children: readonly RewriteIR[], ids: readonly string[]): Promise<Results> {
+  #intersection(children: readonly RewriteIR[], ids: readonly string[]): Maybe<Results> {
     const results: Results = new Map(ids.map((id) => [id, TRUE]));
-    for (const child of children) {
+    const done = each(children, (child) => {
       const pending = ids.filter((id) => results.get(id)!.op !== 'false');
-      if (!pending.length) break;
-      const r = await this.#rewrite(child, pending);
-      for (const id of pending) results.set(id, and(results.get(id)!, r.get(id) ?? FALSE));
-    }
-    return results;
+      if (!pending.length) return false;
+      return then(this.#rewrite(child, pending), (r) => {
+        for (const id of pending) results.set(id, and(results.get(id)!, r.get(id) ?? FALSE));
+      });
+    });
+    return then(done, () => results);
   }
 
   /** Exclusion asks the subtracted branch only for ids the base grants. */
-  async #exclusion(base: RewriteIR, subtract: RewriteIR, ids: readonly string[]): Promise<Results> {
-    const results = await this.#rewrite(base, ids);
-    const pending = ids.filter((id) => results.get(id)!.op !== 'false');
-    if (pending.length) {
-      const r = await this.#rewrite(subtract, pending);
-      for (const id of pending) results.set(id, and(results.get(id)!, not(r.get(id) ?? FALSE)));
-    }
-    return results;
+  #exclusion(base: RewriteIR, subtract: RewriteIR, ids: readonly string[]): Maybe<Results> {
+    return then(this.#rewrite(base, ids), (results) => {
+      const pending = ids.filter((id) => results.get(id)!.op !== 'false');
+      if (!pending.length) return results;
+      return then(this.#rewrite(subtract, pending), (r) => {
+        for (const id of pending) results.set(id, and(results.get(id)!, not(r.get(id) ?? FALSE)));
+        return results;
+      });
+    });
   }
 
   /** `tupleset->computed` (any) or `tupleset.all(computed)`: one read for the batch, one dispatch per subject type. */
-  async #arrow(tupleset: string, computed: string, all: boolean, ids: readonly string[]): Promise<Results> {
+  #arrow(tupleset: string, computed: string, all: boolean, ids: readonly string[]): Maybe<Results> {
     const p = this.#p;
-    const tuples = await this.#scope.reader.query({ resourceType: p.resourceType, resourceIds: ids, relation: tupleset });
+    const tuples = this.#scope.reader.read({ resourceType: p.resourceType, resourceIds: ids, relation: tupleset });
+    return tuples instanceof Promise ? tuples.then((t) => this.#arrowRows(computed, all, ids, t)) : this.#arrowRows(computed, all, ids, tuples);
+  }
+
+  #arrowRows(computed: string, all: boolean, ids: readonly string[], tuples: readonly Relationship[]): Maybe<Results> {
     const byType = new Map<string, Relationship[]>();
     for (const t of tuples) {
       const list = byType.get(t.subject.type);
@@ -168,24 +189,33 @@ export class CheckComputer {
       else byType.set(t.subject.type, [t]);
     }
     const answers = new Map<string, ReadonlyMap<string, Condition>>();
-    for (const [type, list] of byType) {
-      if (!this.#scope.schema.member(type, computed)) continue;
-      answers.set(type, await this.#dispatch(type, unique(list.map((t) => t.subject.id)), computed));
-    }
-    const answer = (t: Relationship): Condition => answers.get(t.subject.type)?.get(t.subject.id) ?? FALSE;
-    const results: Results = new Map(ids.map((id) => [id, FALSE]));
-    if (!all) {
-      for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answer(t))));
+    const done = each([...byType], ([type, list]) => {
+      if (!this.#scope.schema.member(type, computed)) return;
+      return then(this.#dispatch(type, unique(list.map((t) => t.subject.id)), computed), (a) => void answers.set(type, a));
+    });
+    return then(done, () => {
+      const answer = (t: Relationship): Condition => answers.get(t.subject.type)?.get(t.subject.id) ?? FALSE;
+      const results = falseFor(ids);
+      if (!all) {
+        for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answer(t))));
+        return results;
+      }
+      // `.all()`: there is a tupleset relationship, and each one contributes "its caveat holds AND its
+      // subject has the permission". A relationship whose caveat is false makes the whole `.all()`
+      // false; it is not dropped as if absent (expired ones are absent: the store never returns them).
+      const every = new Map<string, Condition>();
+      for (const t of tuples) every.set(t.resource.id, and(every.get(t.resource.id) ?? TRUE, and(tupleCondition(t), answer(t))));
+      for (const [id, c] of every) results.set(id, c);
       return results;
-    }
-    // `.all()`: there is a tupleset relationship, and each one contributes "its caveat holds AND its
-    // subject has the permission". A relationship whose caveat is false makes the whole `.all()`
-    // false; it is not dropped as if absent (expired ones are absent: the store never returns them).
-    const every = new Map<string, Condition>();
-    for (const t of tuples) every.set(t.resource.id, and(every.get(t.resource.id) ?? TRUE, and(tupleCondition(t), answer(t))));
-    for (const [id, c] of every) results.set(id, c);
-    return results;
+    });
   }
+}
+
+/** Every id mapped to FALSE: where a computation's answers start. */
+function falseFor(ids: readonly string[]): Results {
+  const m: Results = new Map();
+  for (const id of ids) m.set(id, FALSE);
+  return m;
 }
 
 /** How a stored relation is read for a subject: the filter, and how to split what it returns. */
@@ -199,23 +229,48 @@ export interface RelationRead {
   readonly subjectIds: readonly string[];
 }
 
+/** What `relationRead` works out once per relation and kind of subject: all but the ids. */
+interface ReadShape {
+  readonly direct: readonly { readonly type: string }[];
+  readonly usersets: ReadonlyMap<string, { readonly type: string; readonly relation: string }>;
+  readonly wildcard: boolean;
+  /** The subject sets as filter matches (the subject's own match goes first, when direct). */
+  readonly setMatches: readonly SubjectMatch[];
+}
+
+/** Read shapes per relation (IR objects live as long as their schema), by subject type and relation. */
+const SHAPES = new WeakMap<RelationIR, Map<string, Map<string, ReadShape | null>>>();
+
+function readShape(rel: RelationIR, s: SubjectRef): ReadShape | null {
+  let byType = SHAPES.get(rel);
+  if (!byType) SHAPES.set(rel, (byType = new Map()));
+  let byRelation = byType.get(s.type);
+  if (!byRelation) byType.set(s.type, (byRelation = new Map()));
+  let shape = byRelation.get(s.relation);
+  if (shape === undefined) {
+    const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
+    const usersets = new Map<string, { type: string; relation: string }>();
+    for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);
+    shape = !direct.length && !usersets.size ? null : { direct, usersets, wildcard: direct.some((a) => a.wildcard), setMatches: [...usersets.values()].map((u) => ({ type: u.type, relation: u.relation })) };
+    byRelation.set(s.relation, shape);
+  }
+  return shape;
+}
+
 /**
  * The one read of a stored relation for a subject, over a batch of resources: the subject itself
  * (and the wildcard, where allowed) and every subject set the relation allows. Null when the
  * relation can hold neither (nothing to read).
  */
 export function relationRead(rel: RelationIR, resourceType: string, ids: readonly string[], s: SubjectRef): RelationRead | null {
-  const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
-  const usersets = new Map<string, { type: string; relation: string }>();
-  for (const a of rel.allowed) if (!a.wildcard && a.relation !== ELLIPSIS) usersets.set(`${a.type}#${a.relation}`, a);
-  if (!direct.length && !usersets.size) return null;
-  const subjectIds = direct.some((a) => a.wildcard) ? [s.id, WILDCARD_ID] : [s.id];
-  const matches: SubjectMatch[] = direct.length ? [{ type: s.type, ids: subjectIds, relation: s.relation }] : [];
-  for (const u of usersets.values()) matches.push({ type: u.type, relation: u.relation });
-  const only = matches.length === 1 ? matches[0]! : null;
-  const filter: RelationshipFilter = only
-    ? { resourceType, resourceIds: ids, relation: rel.name, subjectType: only.type, ...(only.ids ? { subjectIds: only.ids } : {}), subjectRelation: only.relation! }
-    : { resourceType, resourceIds: ids, relation: rel.name, subjectsAnyOf: matches };
+  const shape = readShape(rel, s);
+  if (!shape) return null;
+  const { direct, usersets, setMatches } = shape;
+  const subjectIds = shape.wildcard ? [s.id, WILDCARD_ID] : [s.id];
+  let filter: RelationshipFilter;
+  if (direct.length && !setMatches.length) filter = { resourceType, resourceIds: ids, relation: rel.name, subjectType: s.type, subjectIds, subjectRelation: s.relation };
+  else if (!direct.length && setMatches.length === 1) filter = { resourceType, resourceIds: ids, relation: rel.name, subjectType: setMatches[0]!.type, subjectRelation: setMatches[0]!.relation! };
+  else filter = { resourceType, resourceIds: ids, relation: rel.name, subjectsAnyOf: direct.length ? [{ type: s.type, ids: subjectIds, relation: s.relation }, ...setMatches] : setMatches };
   return { filter, direct, usersets, subjectIds };
 }
 

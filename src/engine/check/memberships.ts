@@ -1,7 +1,8 @@
 import type { RelationIR } from '../../../schema-dsl/index.js';
 import { ELLIPSIS, type Relationship, type SubjectRef } from '../../model/relationship.js';
 import type { TypeSystem } from '../../schema/type-system.js';
-import type { SnapshotReader } from '../../store/store.js';
+import type { MemoReader } from '../memo-reader.js';
+import type { Maybe } from '../maybe.js';
 
 /** The most objects one subject-side walk may collect before it gives way to the downward walk. */
 export const MAX_MEMBERSHIPS = 10_000;
@@ -49,10 +50,10 @@ function selfNesting(m: RelationIR, type: string): boolean {
  */
 export class Memberships {
   readonly #schema: TypeSystem;
-  readonly #reader: SnapshotReader;
+  readonly #reader: MemoReader;
   readonly #walks = new Map<string, MembershipWalk>();
 
-  constructor(schema: TypeSystem, reader: SnapshotReader) {
+  constructor(schema: TypeSystem, reader: MemoReader) {
     this.#schema = schema;
     this.#reader = reader;
   }
@@ -63,7 +64,7 @@ export class Memberships {
    * `depthLeft` is the depth the downward walk would have had: a walk needing as many levels
    * answers null.
    */
-  async of(type: string, relation: string, subject: SubjectRef, wanted: readonly string[], depthLeft: number): Promise<{ has(id: string): boolean } | null> {
+  of(type: string, relation: string, subject: SubjectRef, wanted: readonly string[], depthLeft: number): Maybe<{ has(id: string): boolean } | null> {
     if (!nestsOnlyItself(this.#schema, type, relation)) return null;
     const key = `${type}#${relation}@${subject.type}:${subject.id}#${subject.relation}`;
     let walk = this.#walks.get(key);
@@ -77,7 +78,7 @@ class MembershipWalk {
   readonly #rel: RelationIR;
   readonly #type: string;
   readonly #subject: SubjectRef;
-  readonly #reader: SnapshotReader;
+  readonly #reader: MemoReader;
   /** The sets found, each with the level it was found at (0: the subject is in it directly). */
   readonly #ids = new Map<string, number>();
   #frontier: string[] | null = null;
@@ -86,10 +87,10 @@ class MembershipWalk {
   #done = false;
   /** The subject side cannot answer (a caveat, or too many sets): null from now on. */
   #failed = false;
-  /** Questions take turns: each climbs from where the one before it stopped. */
-  #turn: Promise<unknown> = Promise.resolve();
+  /** Questions take turns: each climbs from where the one before it stopped (null: none is waiting on a read). */
+  #turn: Promise<unknown> | null = null;
 
-  constructor(rel: RelationIR, type: string, subject: SubjectRef, reader: SnapshotReader) {
+  constructor(rel: RelationIR, type: string, subject: SubjectRef, reader: MemoReader) {
     this.#rel = rel;
     this.#type = type;
     this.#subject = subject;
@@ -99,28 +100,41 @@ class MembershipWalk {
   /**
    * The sets found, once every one of `wanted` is found or none is left to find; null if the
    * walk failed, or if answering would take as many levels as `depthLeft` (a set found that deep
-   * included: the downward walk would have stopped there with the depth error).
+   * included: the downward walk would have stopped there with the depth error). At hand when no
+   * read had to wait.
    */
-  until(wanted: readonly string[], depthLeft: number): Promise<ReadonlyMap<string, number> | null> {
-    const answer = this.#turn.then(async () => {
-      while (!this.#done && !this.#failed && this.#levels < depthLeft && wanted.some((id) => !this.#ids.has(id))) await this.#climb();
-      if (this.#failed) return null;
-      for (const id of wanted) {
-        const level = this.#ids.get(id);
-        if (level === undefined ? !this.#done : level >= depthLeft) return null;
-      }
-      return this.#ids;
-    });
-    this.#turn = answer.catch(() => undefined);
+  until(wanted: readonly string[], depthLeft: number): Maybe<ReadonlyMap<string, number> | null> {
+    const run = (): Maybe<ReadonlyMap<string, number> | null> => this.#run(wanted, depthLeft);
+    const answer = this.#turn ? this.#turn.then(run) : run();
+    if (answer instanceof Promise) {
+      const turn: Promise<unknown> = answer.catch(() => undefined);
+      this.#turn = turn;
+      void turn.then(() => {
+        if (this.#turn === turn) this.#turn = null;
+      });
+    }
     return answer;
   }
 
+  #run(wanted: readonly string[], depthLeft: number): Maybe<ReadonlyMap<string, number> | null> {
+    while (!this.#done && !this.#failed && this.#levels < depthLeft && wanted.some((id) => !this.#ids.has(id))) {
+      const climbed = this.#climb();
+      if (climbed instanceof Promise) return climbed.then(() => this.#run(wanted, depthLeft));
+    }
+    if (this.#failed) return null;
+    for (const id of wanted) {
+      const level = this.#ids.get(id);
+      if (level === undefined ? !this.#done : level >= depthLeft) return null;
+    }
+    return this.#ids;
+  }
+
   /** One read: the subject's own sets first, then the sets that nest the last ones found. */
-  async #climb(): Promise<void> {
+  #climb(): Maybe<void> {
     const type = this.#type;
     const relation = this.#rel.name;
     const s = this.#subject;
-    let rels: readonly Relationship[];
+    let rels: Maybe<readonly Relationship[]>;
     if (this.#frontier === null) {
       this.#frontier = [];
       if (s.type === type && s.relation === relation) {
@@ -134,11 +148,16 @@ class MembershipWalk {
         this.#done = true;
         return;
       }
-      rels = await this.#reader.query({ resourceType: type, relation, subjectType: s.type, subjectIds: [s.id], subjectRelation: s.relation });
+      rels = this.#reader.read({ resourceType: type, relation, subjectType: s.type, subjectIds: [s.id], subjectRelation: s.relation });
     } else {
       this.#levels++;
-      rels = await this.#reader.query({ resourceType: type, relation, subjectType: type, subjectIds: this.#frontier, subjectRelation: relation });
+      rels = this.#reader.read({ resourceType: type, relation, subjectType: type, subjectIds: this.#frontier, subjectRelation: relation });
     }
+    return rels instanceof Promise ? rels.then((r) => this.#found(r)) : this.#found(rels);
+  }
+
+  /** Takes one level's relationships: the sets found at it are the next frontier. */
+  #found(rels: readonly Relationship[]): void {
     const next: string[] = [];
     for (const r of rels) {
       if (r.caveat) {

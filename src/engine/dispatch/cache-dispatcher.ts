@@ -1,8 +1,9 @@
 import type { CheckCacheTier, CheckEntry } from '../../cache/check-cache.js';
 import { FALSE, type Condition } from '../condition.js';
 import type { CheckAnswer, CheckProblem, Dispatcher, ExpandAnswer, ExpandProblem, SubjectsAnswer, SubjectsProblem } from './dispatcher.js';
-import { objectKey } from './dispatcher.js';
+import { checkProblem, objectKey } from './dispatcher.js';
 import type { SubjectRef } from '../../model/relationship.js';
+import { then, type Maybe } from '../maybe.js';
 
 /** The check cache's key for one object's relation and a subject, at the snapshot `prefix` names. */
 export function checkCacheKey(prefix: string, type: string, id: string, relation: string, s: SubjectRef): string {
@@ -42,14 +43,14 @@ export class CacheDispatcher implements Dispatcher {
     return checkCacheKey(this.#prefix, p.resourceType, id, p.relation, p.subject);
   }
 
-  check(p: CheckProblem): Promise<CheckAnswer> {
+  check(p: CheckProblem): Maybe<CheckAnswer> {
     const keys = p.resourceIds.map((id) => this.#key(p, id));
     const got = this.#tier.getMany(keys);
     // The in-process tier answers at once: no promise in between for a hit.
     return Array.isArray(got) ? this.#answer(p, keys, got as readonly (CheckEntry | undefined)[]) : (got as Promise<readonly (CheckEntry | undefined)[]>).then((g) => this.#answer(p, keys, g));
   }
 
-  async #answer(p: CheckProblem, keys: readonly string[], got: readonly (CheckEntry | undefined)[]): Promise<CheckAnswer> {
+  #answer(p: CheckProblem, keys: readonly string[], got: readonly (CheckEntry | undefined)[]): Maybe<CheckAnswer> {
     const results = new Map<string, Condition>();
     const misses: string[] = [];
     const missKeys: string[] = [];
@@ -67,7 +68,11 @@ export class CacheDispatcher implements Dispatcher {
     });
     if (results.size) this.#onHits(results.size);
     if (!misses.length) return { results, cycles: null };
-    const answer = await this.#inner.check({ ...p, resourceIds: misses });
+    return then(this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress, p.resourceType, misses, p.relation, p.subject)), (answer) => this.#store(p, misses, missKeys, answer, results));
+  }
+
+  /** Takes the computed answers into `results`, and keeps those that may be kept. */
+  #store(p: CheckProblem, misses: readonly string[], missKeys: readonly string[], answer: CheckAnswer, results: Map<string, Condition>): CheckAnswer {
     const own = misses.length === 1 ? objectKey(p.resourceType, misses[0]!, p.relation) : null;
     const settled = (!answer.cycles || (own !== null && [...answer.cycles].every((k) => k === own))) && this.#mayStore();
     const store: (readonly [string, CheckEntry])[] = [];

@@ -3,6 +3,7 @@ import type { Revision } from '../../store/store.js';
 import type { Condition } from '../condition.js';
 import type { ExpandNode } from '../expand/expand-node.js';
 import type { SubjectSet } from '../subject-set.js';
+import type { Maybe } from '../maybe.js';
 
 /**
  * The keys of the subproblems in progress on the current call chain, innermost first. A
@@ -101,7 +102,8 @@ export interface ExpandAnswer {
  * interface so they stack in any order.
  */
 export interface Dispatcher {
-  check(p: CheckProblem): Promise<CheckAnswer>;
+  /** The answer, at hand where nothing on the way had to wait (a store in memory, a cache hit). */
+  check(p: CheckProblem): Maybe<CheckAnswer>;
   lookupSubjects(p: SubjectsProblem): Promise<SubjectsAnswer>;
   expand(p: ExpandProblem): Promise<ExpandAnswer>;
 }

@@ -2,6 +2,7 @@ import { CheckComputer } from '../check/check-computer.js';
 import { ExpandComputer, NodeBudget } from '../expand/expand-computer.js';
 import { SubjectsComputer } from '../lookup/subjects-computer.js';
 import type { Scope } from '../scope.js';
+import type { Maybe } from '../maybe.js';
 import type {
   CheckAnswer,
   CheckProblem,
@@ -26,7 +27,7 @@ export class LocalDispatcher implements Dispatcher {
     this.#budget = expandBudget;
   }
 
-  check(p: CheckProblem): Promise<CheckAnswer> {
+  check(p: CheckProblem): Maybe<CheckAnswer> {
     const scope = this.#scope();
     scope.stats.dispatches++;
     return new CheckComputer(scope, p).compute();

@@ -2,6 +2,7 @@ import { WardenError } from '../../errors/error-code.js';
 import { FALSE, type Condition } from '../condition.js';
 import type { ExpandNode } from '../expand/expand-node.js';
 import { SubjectSet } from '../subject-set.js';
+import { each, then, type Maybe } from '../maybe.js';
 import {
   CycleTracker,
   checkProblem,
@@ -31,7 +32,7 @@ export class MemoDispatcher implements Dispatcher {
     this.#inner = inner;
   }
 
-  async check(p: CheckProblem): Promise<CheckAnswer> {
+  check(p: CheckProblem): Maybe<CheckAnswer> {
     if (p.resourceIds.length === 1) return this.#checkOne(p, p.resourceIds[0]!);
     const results = new Map<string, Condition>();
     const cycles = new CycleTracker();
@@ -45,15 +46,14 @@ export class MemoDispatcher implements Dispatcher {
         cycles.cut(key);
       } else todo.push(id);
     }
-    if (todo.length) {
-      depthGuard(p.depthLeft, p.resourceType, p.relation);
-      const keys = todo.map((id) => objectKey(p.resourceType, id, p.relation));
-      const own = new Set(keys);
-      let answer = await this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(own), p.resourceType, todo, p.relation, p.subject));
-      if (todo.length > 1 && answer.cycles && keys.some((k) => answer.cycles!.has(k))) {
-        // Siblings of one batch depended on each other: computed one at a time, each sees the others' final answers.
-        answer = await this.#oneByOne(p, todo);
-      }
+    if (!todo.length) return { results, cycles: cycles.without([]) };
+    depthGuard(p.depthLeft, p.resourceType, p.relation);
+    const keys = todo.map((id) => objectKey(p.resourceType, id, p.relation));
+    const own = new Set(keys);
+    const first = this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(own), p.resourceType, todo, p.relation, p.subject));
+    // Siblings of one batch that depended on each other are computed one at a time, each seeing the others' final answers.
+    const settled = then(first, (a) => (todo.length > 1 && a.cycles && keys.some((k) => a.cycles!.has(k)) ? this.#oneByOne(p, todo) : a));
+    return then(settled, (answer) => {
       cycles.add(answer.cycles);
       const remaining = cycles.without(own);
       for (const id of todo) {
@@ -62,18 +62,21 @@ export class MemoDispatcher implements Dispatcher {
         if (!remaining) this.#checks.set(objectKey(p.resourceType, id, p.relation), c);
       }
       return { results, cycles: remaining };
-    }
-    return { results, cycles: cycles.without([]) };
+    });
   }
 
   /** The same for one id, the common case, without the batch's sets and trackers. */
-  async #checkOne(p: CheckProblem, id: string): Promise<CheckAnswer> {
+  #checkOne(p: CheckProblem, id: string): Maybe<CheckAnswer> {
     const key = objectKey(p.resourceType, id, p.relation);
     const known = this.#checks.get(key);
     if (known) return { results: new Map([[id, known]]), cycles: null };
     if (p.inProgress.has(key)) return { results: new Map([[id, FALSE]]), cycles: new Set([key]) };
     depthGuard(p.depthLeft, p.resourceType, p.relation);
-    const answer = await this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(new Set([key])), p.resourceType, p.resourceIds, p.relation, p.subject));
+    const answer = this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(new Set([key])), p.resourceType, p.resourceIds, p.relation, p.subject));
+    return answer instanceof Promise ? answer.then((a) => this.#settleOne(a, key, id)) : this.#settleOne(answer, key, id);
+  }
+
+  #settleOne(answer: CheckAnswer, key: string, id: string): CheckAnswer {
     const c = answer.results.get(id) ?? FALSE;
     let remaining = answer.cycles;
     if (remaining?.has(key)) {
@@ -85,15 +88,16 @@ export class MemoDispatcher implements Dispatcher {
     return { results: answer.results.size === 1 ? answer.results : new Map([[id, c]]), cycles: remaining };
   }
 
-  async #oneByOne(p: CheckProblem, ids: readonly string[]): Promise<CheckAnswer> {
+  #oneByOne(p: CheckProblem, ids: readonly string[]): Maybe<CheckAnswer> {
     const results = new Map<string, Condition>();
     const cycles = new CycleTracker();
-    for (const id of ids) {
-      const a = await this.check(checkProblem(p.revision, p.depthLeft, p.inProgress, p.resourceType, [id], p.relation, p.subject));
-      results.set(id, a.results.get(id) ?? FALSE);
-      cycles.add(a.cycles);
-    }
-    return { results, cycles: cycles.without([]) };
+    const done = each(ids, (id) =>
+      then(this.check(checkProblem(p.revision, p.depthLeft, p.inProgress, p.resourceType, [id], p.relation, p.subject)), (a) => {
+        results.set(id, a.results.get(id) ?? FALSE);
+        cycles.add(a.cycles);
+      }),
+    );
+    return then(done, () => ({ results, cycles: cycles.without([]) }));
   }
 
   async lookupSubjects(p: SubjectsProblem): Promise<SubjectsAnswer> {

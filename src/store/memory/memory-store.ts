@@ -120,6 +120,7 @@ export class MemoryStore implements Store {
     return {
       revision,
       query: async (filter) => this.#query(filter, at),
+      querySync: (filter) => this.#query(filter, at),
       queryExpired: async (filter) => this.#rows.query(filter, at, this.#now(), true),
     };
   }

@@ -162,6 +162,8 @@ export class PostgresStore implements Store {
       query: (filter) => this.#run(() => this.#query(filter, revision)),
       queryExpired: (filter) => this.#run(() => this.#queryExpired(filter, revision)),
     };
+    // The embedded store answers from its in-memory index where that holds the revision.
+    if (this.#ctx.indexes) return { ...reader, querySync: (filter) => this.#indexed(filter, revision) };
     // PostgreSQL over the network: several reads in one round trip (PGlite reads memory, or runs in-process).
     if (!this.#ctx.raw) return reader;
     return { ...reader, queryMany: (filters) => this.#run(() => this.#queryMany(filters, revision)) };
@@ -186,13 +188,18 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** A read answered from the embedded store's in-memory index, or undefined when the index does not hold the revision (yet). */
+  #indexed(filter: RelationshipFilter, revision: Revision): Relationship[] | undefined {
+    const idx = this.#ctx.indexes?.get(this.#tenant);
+    if (!idx || Number(revision) > idx.applied) return undefined;
+    this.#ctx.indexes!.reads++;
+    return idx.rows.query(filter, Number(revision), (this.#ctx.clock?.() ?? new Date()).getTime());
+  }
+
   async #query(filter: RelationshipFilter, revision: Revision): Promise<Relationship[]> {
     validateFilter(filter);
-    const idx = this.#ctx.indexes?.get(this.#tenant);
-    if (idx && Number(revision) <= idx.applied) {
-      this.#ctx.indexes!.reads++;
-      return idx.rows.query(filter, Number(revision), (this.#ctx.clock?.() ?? new Date()).getTime());
-    }
+    const indexed = this.#indexed(filter, revision);
+    if (indexed) return indexed;
     const onReplica = await this.#replicaServes(revision);
     const raw = this.#ctx.raw;
     if (raw) {
