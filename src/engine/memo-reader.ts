@@ -6,14 +6,22 @@ import type { Maybe } from './maybe.js';
 const MAX_MEMO_READS = 4096;
 
 /**
- * The key of a read worth remembering, or null. Only reads of a relation with no subject filter
- * repeat within a request: an arrow's tupleset (`parent`) read for `parent->edit` and again for
- * `parent->view`. A read for one subject belongs to one subproblem, which the request's memo
- * already computes once; remembering it would only cost memory.
+ * Is a read worth remembering? Only reads of a relation with no subject filter repeat within a
+ * request: an arrow's tupleset (`parent`) read for `parent->edit` and again for `parent->view`. A
+ * read for one subject belongs to one subproblem, which the request's memo already computes
+ * once; remembering it would only cost memory.
  */
-function memoKey(f: RelationshipFilter): string | null {
-  if (f.subjectType !== undefined || f.subjectIds || f.subjectRelation !== undefined || f.subjectsAnyOf || f.relation === undefined) return null;
-  return `${f.resourceType}#${f.relation}@${f.resourceIds?.join('\u0000') ?? ''}`;
+function memoable(f: RelationshipFilter): boolean {
+  return !(f.subjectType !== undefined || f.subjectIds || f.subjectRelation !== undefined || f.subjectsAnyOf || f.relation === undefined || f.resourceIdPrefix !== undefined);
+}
+
+/**
+ * What a remembered read is found by in the map `#memoFor` gives: its id where it reads one id
+ * (that map is the type's relation's: no key string is built), else a key naming the whole read.
+ */
+function rememberedBy(f: RelationshipFilter): string {
+  const ids = f.resourceIds;
+  return ids?.length === 1 ? ids[0]! : `${f.resourceType}#${f.relation}@${ids?.join('\u0000') ?? ''}`;
 }
 
 /** A filter less its resource ids (filters are built by one piece of code each, so their key order is stable). */
@@ -30,7 +38,10 @@ function shapeKey(f: RelationshipFilter): string {
 export class MemoReader implements SnapshotReader {
   readonly #inner: SnapshotReader;
   readonly #counts: { reads: number };
+  /** Remembered reads of several ids (or none), by `rememberedBy`. */
   #memo: Map<string, Maybe<readonly Relationship[]>> | null = null;
+  /** Remembered reads of one id, by resource type, relation and id. */
+  #memoOne: Map<string, Map<string, Map<string, Maybe<readonly Relationship[]>>>> | null = null;
   /** Reads made ahead in one round trip (`prefetch`): by the filter less its resource ids, the ids read and the rows. */
   #prefetched: Map<string, { ids: ReadonlySet<string>; rows: Promise<readonly Relationship[]> }> | null = null;
   /** The earliest expiration among the relationships read (ms), or null: the answer may change then. */
@@ -75,8 +86,7 @@ export class MemoReader implements SnapshotReader {
       const key = shapeKey(f);
       const known = prefetched.get(key);
       if (known && f.resourceIds.every((id) => known.ids.has(id))) continue;
-      const memo = memoKey(f);
-      if (memo !== null && this.#memo?.has(memo)) continue;
+      if (memoable(f) && this.#memoFor(f).has(rememberedBy(f))) continue;
       if (!wanted.some((w) => w.key === key)) wanted.push({ filter: f, key });
     }
     if (!wanted.length || prefetched.size + wanted.length > MAX_MEMO_READS) return;
@@ -109,19 +119,33 @@ export class MemoReader implements SnapshotReader {
         return ahead.rows.then((rows) => rows.filter((r) => want.has(r.resource.id)));
       }
     }
-    const key = memoKey(filter);
-    if (key === null) {
+    if (!memoable(filter)) {
       this.#counts.reads++;
       return this.#fetch(filter);
     }
-    const memo = (this.#memo ??= new Map());
+    const memo = this.#memoFor(filter);
+    const key = rememberedBy(filter);
     const known = memo.get(key);
     if (known) return known;
     this.#counts.reads++;
     const rows = this.#fetch(filter);
     // A failed read fails its request, so a remembered failure is never served to anyone else.
-    if (memo.size < MAX_MEMO_READS) memo.set(key, rows);
+    if (this.#remembered++ < MAX_MEMO_READS) memo.set(key, rows);
     return rows;
+  }
+
+  /** Reads remembered so far. */
+  #remembered = 0;
+
+  /** Where a remembered read is kept (see `rememberedBy`). */
+  #memoFor(f: RelationshipFilter): Map<string, Maybe<readonly Relationship[]>> {
+    if (f.resourceIds?.length !== 1) return (this.#memo ??= new Map());
+    const byType = (this.#memoOne ??= new Map());
+    let byRelation = byType.get(f.resourceType);
+    if (!byRelation) byType.set(f.resourceType, (byRelation = new Map()));
+    let byId = byRelation.get(f.relation!);
+    if (!byId) byRelation.set(f.relation!, (byId = new Map()));
+    return byId;
   }
 
   /** One read from the store: at once where it answers from memory. */

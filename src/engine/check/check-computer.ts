@@ -8,7 +8,8 @@ import type { TypeSystem } from '../../schema/type-system.js';
 import { tupleCondition, type Scope } from '../scope.js';
 import { each, then, type Maybe } from '../maybe.js';
 
-type Results = Map<string, Condition>;
+/** Answers by resource id; every computation's covers every id it was asked (FALSE by default). Never changed once returned. */
+type Results = ReadonlyMap<string, Condition>;
 
 /**
  * Computes one CheckProblem over a batch of resource ids: stored relations with one batched read
@@ -18,7 +19,8 @@ type Results = Map<string, Condition>;
 export class CheckComputer {
   readonly #scope: Scope;
   readonly #p: CheckProblem;
-  readonly #cycles = new CycleTracker();
+  /** Cycle cuts the sub-answers used (made on the first one). */
+  #cycles: CycleTracker | null = null;
 
   constructor(scope: Scope, p: CheckProblem) {
     this.#scope = scope;
@@ -30,18 +32,17 @@ export class CheckComputer {
     // Where a round trip costs more than a read, every relation of these objects the walk may
     // read is read now, in one round trip, instead of one by one as the walk reaches it.
     if (this.#scope.prefetch && p.resourceIds.length) this.#scope.prefetch(prefetchFilters(this.#scope.schema, p.resourceType, p.resourceIds, p.subject));
-    const results: Results = new Map(p.resourceIds.map((id) => [id, FALSE]));
     const s = p.subject;
     // A userset contains itself: `group:eng#member` is a member of group:eng#member.
-    const self = s.type === p.resourceType && s.relation === p.relation && results.has(s.id);
-    if (self) results.set(s.id, TRUE);
+    const self = s.type === p.resourceType && s.relation === p.relation && p.resourceIds.includes(s.id);
     const ids = self ? p.resourceIds.filter((id) => id !== s.id) : p.resourceIds;
     const m = this.#scope.schema.member(p.resourceType, p.relation);
-    if (!m || !ids.length) return { results, cycles: this.#cycles.without([]) };
-    const r = m.kind === 'relation' ? this.#relation(m, ids) : this.#rewrite(m.rewrite, ids);
+    const r = !m || !ids.length ? falseFor(ids) : m.kind === 'relation' ? this.#relation(m, ids) : this.#rewrite(m.rewrite, ids);
     return then(r, (r) => {
-      for (const [id, c] of r) results.set(id, c);
-      return { results, cycles: this.#cycles.without([]) };
+      if (!self) return { results: r, cycles: this.#cycles?.without() ?? null };
+      const results = new Map(r);
+      results.set(s.id, TRUE);
+      return { results, cycles: this.#cycles?.without() ?? null };
     });
   }
 
@@ -52,7 +53,7 @@ export class CheckComputer {
   }
 
   #took(a: CheckAnswer): ReadonlyMap<string, Condition> {
-    this.#cycles.add(a.cycles);
+    if (a.cycles) (this.#cycles ??= new CycleTracker()).add(a.cycles);
     return a.results;
   }
 
@@ -119,7 +120,7 @@ export class CheckComputer {
         const p = this.#p;
         const m = this.#scope.schema.member(p.resourceType, e.relation);
         if (m?.kind === 'relation' && !(p.subject.type === p.resourceType && p.subject.relation === e.relation)) return this.#relation(m, ids);
-        return then(this.#dispatch(p.resourceType, ids, e.relation), (r) => new Map(r));
+        return this.#dispatch(p.resourceType, ids, e.relation);
       }
       case 'union':
         return this.#union(e.children, ids);
@@ -139,11 +140,20 @@ export class CheckComputer {
   /** Union stops asking for an id once one branch says yes. */
   #union(children: readonly RewriteIR[], ids: readonly string[]): Maybe<Results> {
     const results = falseFor(ids);
+    // The ids no branch has granted yet (recomputed only when a branch grants one).
+    let pending = ids;
     const done = each(children, (child) => {
-      const pending = ids.filter((id) => results.get(id)!.op !== 'true');
       if (!pending.length) return false;
       return then(this.#rewrite(child, pending), (r) => {
-        for (const [id, c] of r) results.set(id, or(results.get(id)!, c));
+        let granted = false;
+        for (const id of pending) {
+          const c = r.get(id);
+          if (!c || c.op === 'false') continue;
+          const merged = or(results.get(id)!, c);
+          results.set(id, merged);
+          granted ||= merged.op === 'true';
+        }
+        if (granted) pending = pending.filter((id) => results.get(id)!.op !== 'true');
       });
     });
     return then(done, () => results);
@@ -151,7 +161,7 @@ export class CheckComputer {
 
   /** Intersection stops asking for an id once one branch says no. */
   #intersection(children: readonly RewriteIR[], ids: readonly string[]): Maybe<Results> {
-    const results: Results = new Map(ids.map((id) => [id, TRUE]));
+    const results = new Map<string, Condition>(ids.map((id) => [id, TRUE]));
     const done = each(children, (child) => {
       const pending = ids.filter((id) => results.get(id)!.op !== 'false');
       if (!pending.length) return false;
@@ -164,11 +174,12 @@ export class CheckComputer {
 
   /** Exclusion asks the subtracted branch only for ids the base grants. */
   #exclusion(base: RewriteIR, subtract: RewriteIR, ids: readonly string[]): Maybe<Results> {
-    return then(this.#rewrite(base, ids), (results) => {
-      const pending = ids.filter((id) => results.get(id)!.op !== 'false');
-      if (!pending.length) return results;
+    return then(this.#rewrite(base, ids), (granted) => {
+      const pending = ids.filter((id) => granted.get(id)!.op !== 'false');
+      if (!pending.length) return granted;
       return then(this.#rewrite(subtract, pending), (r) => {
-        for (const id of pending) results.set(id, and(results.get(id)!, not(r.get(id) ?? FALSE)));
+        const results = new Map(granted);
+        for (const id of pending) results.set(id, and(granted.get(id)!, not(r.get(id) ?? FALSE)));
         return results;
       });
     });
@@ -205,15 +216,15 @@ export class CheckComputer {
       // false; it is not dropped as if absent (expired ones are absent: the store never returns them).
       const every = new Map<string, Condition>();
       for (const t of tuples) every.set(t.resource.id, and(every.get(t.resource.id) ?? TRUE, and(tupleCondition(t), answer(t))));
-      for (const [id, c] of every) results.set(id, c);
+      every.forEach((c, id) => results.set(id, c));
       return results;
     });
   }
 }
 
 /** Every id mapped to FALSE: where a computation's answers start. */
-function falseFor(ids: readonly string[]): Results {
-  const m: Results = new Map();
+function falseFor(ids: readonly string[]): Map<string, Condition> {
+  const m = new Map<string, Condition>();
   for (const id of ids) m.set(id, FALSE);
   return m;
 }
@@ -309,6 +320,6 @@ function prefetchFilters(schema: TypeSystem, type: string, ids: readonly string[
   return out;
 }
 
-function unique(ids: readonly string[]): string[] {
-  return [...new Set(ids)];
+function unique(ids: readonly string[]): readonly string[] {
+  return ids.length < 2 ? ids : [...new Set(ids)];
 }

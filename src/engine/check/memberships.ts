@@ -8,7 +8,7 @@ import type { Maybe } from '../maybe.js';
 export const MAX_MEMBERSHIPS = 10_000;
 
 /** Which relations nest only themselves, per schema. */
-const nestingCache = new WeakMap<TypeSystem, Map<string, boolean>>();
+const nestingCache = new WeakMap<TypeSystem, Map<string, Map<string, boolean>>>();
 
 /**
  * Is `type#relation` a stored relation whose subject sets are only itself, nested
@@ -17,14 +17,15 @@ const nestingCache = new WeakMap<TypeSystem, Map<string, boolean>>();
  * so on, a read per level, however many groups a resource names.
  */
 export function nestsOnlyItself(schema: TypeSystem, type: string, relation: string): boolean {
-  let cache = nestingCache.get(schema);
-  if (!cache) nestingCache.set(schema, (cache = new Map()));
-  const key = `${type}#${relation}`;
-  let yes = cache.get(key);
+  let byType = nestingCache.get(schema);
+  if (!byType) nestingCache.set(schema, (byType = new Map()));
+  let byRelation = byType.get(type);
+  if (!byRelation) byType.set(type, (byRelation = new Map()));
+  let yes = byRelation.get(relation);
   if (yes === undefined) {
     const m = schema.member(type, relation);
     yes = m?.kind === 'relation' && selfNesting(m, type);
-    cache.set(key, yes);
+    byRelation.set(relation, yes);
   }
   return yes;
 }
@@ -51,7 +52,8 @@ function selfNesting(m: RelationIR, type: string): boolean {
 export class Memberships {
   readonly #schema: TypeSystem;
   readonly #reader: MemoReader;
-  readonly #walks = new Map<string, MembershipWalk>();
+  /** Walks by subject (the request's subject object: no key string is built), type and relation. */
+  readonly #walks = new Map<SubjectRef, Map<string, Map<string, MembershipWalk>>>();
 
   constructor(schema: TypeSystem, reader: MemoReader) {
     this.#schema = schema;
@@ -66,9 +68,12 @@ export class Memberships {
    */
   of(type: string, relation: string, subject: SubjectRef, wanted: readonly string[], depthLeft: number): Maybe<{ has(id: string): boolean } | null> {
     if (!nestsOnlyItself(this.#schema, type, relation)) return null;
-    const key = `${type}#${relation}@${subject.type}:${subject.id}#${subject.relation}`;
-    let walk = this.#walks.get(key);
-    if (!walk) this.#walks.set(key, (walk = new MembershipWalk(this.#schema.member(type, relation) as RelationIR, type, subject, this.#reader)));
+    let byType = this.#walks.get(subject);
+    if (!byType) this.#walks.set(subject, (byType = new Map()));
+    let byRelation = byType.get(type);
+    if (!byRelation) byType.set(type, (byRelation = new Map()));
+    let walk = byRelation.get(relation);
+    if (!walk) byRelation.set(relation, (walk = new MembershipWalk(this.#schema.member(type, relation) as RelationIR, type, subject, this.#reader)));
     return walk.until(wanted, depthLeft);
   }
 }

@@ -11,10 +11,11 @@ import type { Maybe } from '../maybe.js';
  * least fixed point), and results that depended on such a cut are not memoized.
  */
 export class InProgress {
-  readonly #keys: ReadonlySet<string>;
+  /** This link's keys: one key, several, or one object's relation (a single check: no key string built). */
+  readonly #keys: string | ReadonlySet<string> | ObjectRelation;
   readonly #parent: InProgress | null;
 
-  private constructor(keys: ReadonlySet<string>, parent: InProgress | null) {
+  private constructor(keys: string | ReadonlySet<string> | ObjectRelation, parent: InProgress | null) {
     this.#keys = keys;
     this.#parent = parent;
   }
@@ -24,13 +25,48 @@ export class InProgress {
 
   /** True if the key is in progress on this chain. */
   has(key: string): boolean {
-    for (let p: InProgress | null = this; p; p = p.#parent) if (p.#keys.has(key)) return true;
+    for (let p: InProgress | null = this; p; p = p.#parent) {
+      const k = p.#keys;
+      if (typeof k === 'string' ? k === key : k instanceof ObjectRelation ? k.key === key : k.has(key)) return true;
+    }
+    return false;
+  }
+
+  /** True if one object's relation (`objectKey`) is in progress on this chain: the check path, which builds no key to ask. */
+  hasObject(type: string, id: string, relation: string): boolean {
+    let key: string | null = null;
+    for (let p: InProgress | null = this; p; p = p.#parent) {
+      const k = p.#keys;
+      if (k instanceof ObjectRelation) {
+        if (k.id === id && k.relation === relation && k.type === type) return true;
+      } else if (typeof k === 'string' ? k === (key ??= objectKey(type, id, relation)) : k.has((key ??= objectKey(type, id, relation)))) return true;
+    }
     return false;
   }
 
   /** This chain with more keys in progress. */
-  with(keys: ReadonlySet<string>): InProgress {
+  with(keys: string | ReadonlySet<string>): InProgress {
     return new InProgress(keys, this);
+  }
+
+  /** This chain with one object's relation in progress. */
+  withObject(type: string, id: string, relation: string): InProgress {
+    return new InProgress(new ObjectRelation(type, id, relation), this);
+  }
+}
+
+/** One object's relation on the chain; its `objectKey` is built only if a key is asked for. */
+class ObjectRelation {
+  #key: string | null = null;
+
+  constructor(
+    readonly type: string,
+    readonly id: string,
+    readonly relation: string,
+  ) {}
+
+  get key(): string {
+    return (this.#key ??= objectKey(this.type, this.id, this.relation));
   }
 }
 
@@ -108,6 +144,8 @@ export interface Dispatcher {
   expand(p: ExpandProblem): Promise<ExpandAnswer>;
 }
 
+const NO_KEYS: readonly string[] = [];
+
 /** Collects the cycle keys of the sub-answers a computation used. */
 export class CycleTracker {
   #keys: Set<string> | null = null;
@@ -125,7 +163,7 @@ export class CycleTracker {
   }
 
   /** The cycles collected, minus the given keys (resolved when their own computation ends). */
-  without(keys: Iterable<string>): ReadonlySet<string> | null {
+  without(keys: Iterable<string> = NO_KEYS): ReadonlySet<string> | null {
     if (!this.#keys) return null;
     const out = new Set(this.#keys);
     for (const k of keys) out.delete(k);

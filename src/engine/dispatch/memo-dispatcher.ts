@@ -24,7 +24,8 @@ import {
  */
 export class MemoDispatcher implements Dispatcher {
   readonly #inner: Dispatcher;
-  readonly #checks = new Map<string, Condition>();
+  /** Check answers by resource type, relation and id. */
+  readonly #checks = new Map<string, Map<string, Map<string, Condition>>>();
   readonly #subjects = new Map<string, SubjectSet>();
   readonly #expands = new Map<string, ExpandNode>();
 
@@ -37,13 +38,13 @@ export class MemoDispatcher implements Dispatcher {
     const results = new Map<string, Condition>();
     const cycles = new CycleTracker();
     const todo: string[] = [];
+    const memo = this.#memoOf(p.resourceType, p.relation);
     for (const id of new Set(p.resourceIds)) {
-      const key = objectKey(p.resourceType, id, p.relation);
-      const known = this.#checks.get(key);
+      const known = memo.get(id);
       if (known) results.set(id, known);
-      else if (p.inProgress.has(key)) {
+      else if (p.inProgress.hasObject(p.resourceType, id, p.relation)) {
         results.set(id, FALSE);
-        cycles.cut(key);
+        cycles.cut(objectKey(p.resourceType, id, p.relation));
       } else todo.push(id);
     }
     if (!todo.length) return { results, cycles: cycles.without([]) };
@@ -59,33 +60,48 @@ export class MemoDispatcher implements Dispatcher {
       for (const id of todo) {
         const c = answer.results.get(id) ?? FALSE;
         results.set(id, c);
-        if (!remaining) this.#checks.set(objectKey(p.resourceType, id, p.relation), c);
+        if (!remaining) memo.set(id, c);
       }
       return { results, cycles: remaining };
     });
   }
 
-  /** The same for one id, the common case, without the batch's sets and trackers. */
+  /**
+   * The same for one id, the common case, without the batch's sets and trackers, and without a
+   * key string: the memo is looked up by type, relation and id (strings the walk already holds).
+   */
   #checkOne(p: CheckProblem, id: string): Maybe<CheckAnswer> {
-    const key = objectKey(p.resourceType, id, p.relation);
-    const known = this.#checks.get(key);
+    const memo = this.#memoOf(p.resourceType, p.relation);
+    const known = memo.get(id);
     if (known) return { results: new Map([[id, known]]), cycles: null };
-    if (p.inProgress.has(key)) return { results: new Map([[id, FALSE]]), cycles: new Set([key]) };
+    if (p.inProgress.hasObject(p.resourceType, id, p.relation)) return { results: new Map([[id, FALSE]]), cycles: new Set([objectKey(p.resourceType, id, p.relation)]) };
     depthGuard(p.depthLeft, p.resourceType, p.relation);
-    const answer = this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.with(new Set([key])), p.resourceType, p.resourceIds, p.relation, p.subject));
-    return answer instanceof Promise ? answer.then((a) => this.#settleOne(a, key, id)) : this.#settleOne(answer, key, id);
+    const answer = this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.withObject(p.resourceType, id, p.relation), p.resourceType, p.resourceIds, p.relation, p.subject));
+    return answer instanceof Promise ? answer.then((a) => this.#settleOne(p, a, memo, id)) : this.#settleOne(p, answer, memo, id);
   }
 
-  #settleOne(answer: CheckAnswer, key: string, id: string): CheckAnswer {
+  #settleOne(p: CheckProblem, answer: CheckAnswer, memo: Map<string, Condition>, id: string): CheckAnswer {
     const c = answer.results.get(id) ?? FALSE;
     let remaining = answer.cycles;
-    if (remaining?.has(key)) {
-      const rest = new Set(remaining);
-      rest.delete(key);
-      remaining = rest.size ? rest : null;
+    if (remaining) {
+      const key = objectKey(p.resourceType, id, p.relation);
+      if (remaining.has(key)) {
+        const rest = new Set(remaining);
+        rest.delete(key);
+        remaining = rest.size ? rest : null;
+      }
     }
-    if (!remaining) this.#checks.set(key, c);
+    if (!remaining) memo.set(id, c);
     return { results: answer.results.size === 1 ? answer.results : new Map([[id, c]]), cycles: remaining };
+  }
+
+  /** The memo of one type's relation: answers by object id. */
+  #memoOf(type: string, relation: string): Map<string, Condition> {
+    let byRelation = this.#checks.get(type);
+    if (!byRelation) this.#checks.set(type, (byRelation = new Map()));
+    let memo = byRelation.get(relation);
+    if (!memo) byRelation.set(relation, (memo = new Map()));
+    return memo;
   }
 
   #oneByOne(p: CheckProblem, ids: readonly string[]): Maybe<CheckAnswer> {
@@ -106,7 +122,7 @@ export class MemoDispatcher implements Dispatcher {
     if (known) return { subjects: known, cycles: null };
     if (p.inProgress.has(key)) return { subjects: SubjectSet.EMPTY, cycles: new Set([key]) };
     depthGuard(p.depthLeft, p.resource.type, p.relation);
-    const a = await this.#inner.lookupSubjects({ ...p, inProgress: p.inProgress.with(new Set([key])) });
+    const a = await this.#inner.lookupSubjects({ ...p, inProgress: p.inProgress.with(key) });
     const t = new CycleTracker();
     t.add(a.cycles);
     const remaining = t.without([key]);
@@ -123,7 +139,7 @@ export class MemoDispatcher implements Dispatcher {
       return { tree, cycles: new Set([key]) };
     }
     depthGuard(p.depthLeft, p.resource.type, p.relation);
-    const a = await this.#inner.expand({ ...p, inProgress: p.inProgress.with(new Set([key])) });
+    const a = await this.#inner.expand({ ...p, inProgress: p.inProgress.with(key) });
     const t = new CycleTracker();
     t.add(a.cycles);
     const remaining = t.without([key]);
