@@ -14,9 +14,9 @@ export function then<T, U>(v: Maybe<T>, f: (v: T) => Maybe<U>): Maybe<U> {
  * Runs `f` over `items` in order, one after another, until it returns `false`: as plain calls
  * while each step's result is at hand, awaiting a step only when it returns a promise.
  */
-export function each<T>(items: readonly T[], f: (item: T) => Maybe<boolean | void>, from = 0): Maybe<void> {
+export function each<T>(items: readonly T[], f: (item: T, index: number) => Maybe<boolean | void>, from = 0): Maybe<void> {
   for (let i = from; i < items.length; i++) {
-    const r = f(items[i]!);
+    const r = f(items[i]!, i);
     if (r instanceof Promise) return r.then((go) => (go === false ? undefined : each(items, f, i + 1)));
     if (r === false) return;
   }

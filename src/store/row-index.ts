@@ -65,10 +65,13 @@ export class RowIndex {
   }
 
   /**
-   * The relationships matching a filter visible at revision `at` and not expired at `now` (ms);
-   * with `expired`, those that have expired by then instead.
+   * The relationships matching a filter visible at revision `at` and not expired by the clock
+   * `now` (ms; asked at most once, and only when a matching row expires at all); with `expired`,
+   * those that have expired by then instead.
    */
-  query(f: RelationshipFilter, at: number, now: number, expired = false): Relationship[] {
+  query(f: RelationshipFilter, at: number, clock: () => number, expired = false): Relationship[] {
+    let read: number | null = null;
+    const now = (): number => (read ??= clock());
     validateFilter(f);
     // The engine's reads name a resource type, relation and ids, then narrow by subject: those are
     // answered straight from the resource index, testing subjects in place (no predicate built).
@@ -93,7 +96,7 @@ export class RowIndex {
   }
 
   /** A read by resource ids and relation (`resourceIdPrefix` cannot come with ids). */
-  #byResourceIds(f: RelationshipFilter, at: number, now: number, expired: boolean): Relationship[] {
+  #byResourceIds(f: RelationshipFilter, at: number, now: () => number, expired: boolean): Relationship[] {
     const out: Relationship[] = [];
     const byId = this.#byResource.get(f.resourceType)?.get(f.relation!);
     if (!byId) return out;
@@ -170,11 +173,11 @@ function needsMatcher(f: RelationshipFilter): boolean {
   );
 }
 
-/** Is a row's version visible at revision `at`, and (un)expired at `now` as asked? */
-function visible(row: IndexedRow, at: number, now: number, expired: boolean): boolean {
+/** Is a row's version visible at revision `at`, and (un)expired by the clock `now` as asked? */
+function visible(row: IndexedRow, at: number, now: () => number, expired: boolean): boolean {
   if (row.created > at || row.deleted <= at) return false;
   const e = row.rel.expiresAt;
-  return (e !== null && e.getTime() <= now) === expired;
+  return (e !== null && e.getTime() <= now()) === expired;
 }
 
 /** Does a subject meet a filter's subject fields (`subjectsAnyOf`, or type, ids and relation)? */

@@ -73,35 +73,32 @@ export class CheckComputer {
     const p = this.#p;
     const s = p.subject;
     const results = falseFor(ids);
-    const { direct, usersets, subjectIds } = read;
-    let bySet: Map<string, Relationship[]> | null = null;
+    const { direct, sets, subjectIds } = read;
+    // Subject-set relationships, by the index of their kind in `sets` (made on the first one).
+    let bySet: Relationship[][] | null = null;
     for (const t of tuples) {
       const sub = t.subject;
       if (direct.length && sub.type === s.type && sub.relation === s.relation && subjectIds.includes(sub.id)) {
         results.set(t.resource.id, or(results.get(t.resource.id)!, tupleCondition(t)));
       } else if (sub.relation !== ELLIPSIS) {
-        const k = `${sub.type}#${sub.relation}`;
-        bySet ??= new Map();
-        const list = bySet.get(k);
-        if (list) list.push(t);
-        else bySet.set(k, [t]);
+        const i = sets.findIndex((u) => u.type === sub.type && u.relation === sub.relation);
+        if (i >= 0) (bySet ??= sets.map(() => []))[i]!.push(t);
       }
     }
     if (!bySet) return results;
-    const done = each([...bySet], ([k, list]) => {
-      const u = usersets.get(k);
-      if (!u) return;
-      const pending = list.filter((t) => results.get(t.resource.id)!.op !== 'true');
+    const found = bySet;
+    const done = each(sets, (u, i) => {
+      const pending = found[i]!.filter((t) => results.get(t.resource.id)!.op !== 'true');
       if (!pending.length) return;
       // A set that nests only itself (`group#member`) is answered from the subject's side: the
       // sets the subject belongs to, found once for the request, instead of a walk down each one.
       const setIds = unique(pending.map((t) => t.subject.id));
-      return then(this.#scope.memberships.of(u.type, u.relation, s, setIds, p.depthLeft - 1), (held) => {
+      return then(this.#scope.memberships.of(u.type, u.relation!, s, setIds, p.depthLeft - 1), (held) => {
         if (held) {
           for (const t of pending) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), held.has(t.subject.id) ? TRUE : FALSE)));
           return;
         }
-        return then(this.#dispatch(u.type, setIds, u.relation), (answers) => {
+        return then(this.#dispatch(u.type, setIds, u.relation!), (answers) => {
           for (const t of pending) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answers.get(t.subject.id) ?? FALSE)));
         });
       });
@@ -193,19 +190,21 @@ export class CheckComputer {
   }
 
   #arrowRows(computed: string, all: boolean, ids: readonly string[], tuples: readonly Relationship[]): Maybe<Results> {
-    const byType = new Map<string, Relationship[]>();
+    // The relationships by subject type (nearly always one): types, and each one's relationships.
+    const types: string[] = [];
+    const lists: Relationship[][] = [];
     for (const t of tuples) {
-      const list = byType.get(t.subject.type);
-      if (list) list.push(t);
-      else byType.set(t.subject.type, [t]);
+      const i = types.indexOf(t.subject.type);
+      if (i >= 0) lists[i]!.push(t);
+      else (types.push(t.subject.type), lists.push([t]));
     }
-    const answers = new Map<string, ReadonlyMap<string, Condition>>();
-    const done = each([...byType], ([type, list]) => {
+    const answers: (ReadonlyMap<string, Condition> | undefined)[] = [];
+    const done = each(types, (type, i) => {
       if (!this.#scope.schema.member(type, computed)) return;
-      return then(this.#dispatch(type, unique(list.map((t) => t.subject.id)), computed), (a) => void answers.set(type, a));
+      return then(this.#dispatch(type, unique(lists[i]!.map((t) => t.subject.id)), computed), (a) => void (answers[i] = a));
     });
     return then(done, () => {
-      const answer = (t: Relationship): Condition => answers.get(t.subject.type)?.get(t.subject.id) ?? FALSE;
+      const answer = (t: Relationship): Condition => answers[types.indexOf(t.subject.type)]?.get(t.subject.id) ?? FALSE;
       const results = falseFor(ids);
       if (!all) {
         for (const t of tuples) results.set(t.resource.id, or(results.get(t.resource.id)!, and(tupleCondition(t), answer(t))));
@@ -236,6 +235,8 @@ export interface RelationRead {
   readonly direct: readonly { readonly type: string }[];
   /** Subject sets the relation allows, by `type#relation`. */
   readonly usersets: ReadonlyMap<string, { readonly type: string; readonly relation: string }>;
+  /** The same subject sets, as a list. */
+  readonly sets: readonly SubjectMatch[];
   /** The subject's id, and the wildcard where allowed. */
   readonly subjectIds: readonly string[];
 }
@@ -282,7 +283,7 @@ export function relationRead(rel: RelationIR, resourceType: string, ids: readonl
   if (direct.length && !setMatches.length) filter = { resourceType, resourceIds: ids, relation: rel.name, subjectType: s.type, subjectIds, subjectRelation: s.relation };
   else if (!direct.length && setMatches.length === 1) filter = { resourceType, resourceIds: ids, relation: rel.name, subjectType: setMatches[0]!.type, subjectRelation: setMatches[0]!.relation! };
   else filter = { resourceType, resourceIds: ids, relation: rel.name, subjectsAnyOf: direct.length ? [{ type: s.type, ids: subjectIds, relation: s.relation }, ...setMatches] : setMatches };
-  return { filter, direct, usersets, subjectIds };
+  return { filter, direct, usersets, sets: setMatches, subjectIds };
 }
 
 /** Per schema: each type's tuplesets (relations its arrows read whole). */

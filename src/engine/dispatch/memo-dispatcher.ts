@@ -73,8 +73,8 @@ export class MemoDispatcher implements Dispatcher {
   #checkOne(p: CheckProblem, id: string): Maybe<CheckAnswer> {
     const memo = this.#memoOf(p.resourceType, p.relation);
     const known = memo.get(id);
-    if (known) return { results: new Map([[id, known]]), cycles: null };
-    if (p.inProgress.hasObject(p.resourceType, id, p.relation)) return { results: new Map([[id, FALSE]]), cycles: new Set([objectKey(p.resourceType, id, p.relation)]) };
+    if (known) return { results: one(id, known), cycles: null };
+    if (p.inProgress.hasObject(p.resourceType, id, p.relation)) return { results: one(id, FALSE), cycles: new Set([objectKey(p.resourceType, id, p.relation)]) };
     depthGuard(p.depthLeft, p.resourceType, p.relation);
     const answer = this.#inner.check(checkProblem(p.revision, p.depthLeft, p.inProgress.withObject(p.resourceType, id, p.relation), p.resourceType, p.resourceIds, p.relation, p.subject));
     return answer instanceof Promise ? answer.then((a) => this.#settleOne(p, a, memo, id)) : this.#settleOne(p, answer, memo, id);
@@ -92,7 +92,7 @@ export class MemoDispatcher implements Dispatcher {
       }
     }
     if (!remaining) memo.set(id, c);
-    return { results: answer.results.size === 1 ? answer.results : new Map([[id, c]]), cycles: remaining };
+    return { results: answer.results.size === 1 ? answer.results : one(id, c), cycles: remaining };
   }
 
   /** The memo of one type's relation: answers by object id. */
@@ -146,6 +146,11 @@ export class MemoDispatcher implements Dispatcher {
     if (!remaining) this.#expands.set(key, a.tree);
     return { tree: a.tree, cycles: remaining };
   }
+}
+
+/** One id's answer (built by `set`: a Map from a list of pairs goes through the iteration protocol). */
+function one(id: string, c: Condition): Map<string, Condition> {
+  return new Map<string, Condition>().set(id, c);
 }
 
 /** Fails the request when no depth is left (the message is built only then: this runs on every dispatch). */

@@ -121,7 +121,7 @@ export class MemoryStore implements Store {
       revision,
       query: async (filter) => this.#query(filter, at),
       querySync: (filter) => this.#query(filter, at),
-      queryExpired: async (filter) => this.#rows.query(filter, at, this.#now(), true),
+      queryExpired: async (filter) => this.#rows.query(filter, at, this.#now, true),
     };
   }
 
@@ -300,7 +300,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   #query(f: RelationshipFilter, at: number): Relationship[] {
-    return this.#rows.query(f, at, this.#now());
+    return this.#rows.query(f, at, this.#now);
   }
 }
 

@@ -193,7 +193,8 @@ export class PostgresStore implements Store {
     const idx = this.#ctx.indexes?.get(this.#tenant);
     if (!idx || Number(revision) > idx.applied) return undefined;
     this.#ctx.indexes!.reads++;
-    return idx.rows.query(filter, Number(revision), (this.#ctx.clock?.() ?? new Date()).getTime());
+    const clock = this.#ctx.clock;
+    return idx.rows.query(filter, Number(revision), clock ? () => clock().getTime() : Date.now);
   }
 
   async #query(filter: RelationshipFilter, revision: Revision): Promise<Relationship[]> {
