@@ -163,7 +163,7 @@ export async function runBench(
       }
       const count = open ? Math.ceil(rate * (o.durationS + o.warmupS) * 1.1) + 100 : concurrency * 1000;
       const { ops, order } = scenarioOps(o.scenario, data.meta, { items: o.items, count, seed: o.seed, consistency });
-      const job: Omit<LoadJob, 'worker' | 'startAt'> = {
+      const job: Omit<LoadJob, 'worker'> = {
         ...base,
         target: tlsTarget,
         mode: open ? { kind: 'open', rate } : { kind: 'closed', concurrency },

@@ -5,7 +5,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { loadApi } from '../src/server/proto.js';
 import { frame, unframe } from './grpc-wire.js';
-import type { LoadJob, Op, WorkerResult } from './load-job.js';
+import type { LoadJob, Op, StartMessage, WorkerResult } from './load-job.js';
 
 // One driver worker: its own HTTP/2 connections, requests encoded up front, answers decoded only
 // where a scenario must look inside them (listing cursors, mixed reads). Latency is measured from
@@ -82,6 +82,15 @@ const encode = (path: string, message: unknown): Buffer => frame(methods.get(pat
 const decode = (path: string, bytes: Buffer): Record<string, unknown> => methods.get(path)!.responseDeserialize(bytes) as Record<string, unknown>;
 const framed = job.ops.map((op) => (op.kind === 'unary' ? frame(op.body) : null));
 
+// Ready once every connection is open (or has failed: its calls then count as transport errors);
+// then the driver names the start, the same for every worker.
+await Promise.all(sessions.map((s) => new Promise<void>((resolve) => (s.connecting ? (s.once('connect', () => resolve()), s.once('error', () => resolve())) : resolve()))));
+const startAt = await new Promise<number>((resolve) => {
+  // (`once`: a port with a listener keeps the worker alive after its work is done.)
+  parentPort!.once('message', (m: StartMessage) => resolve('startAt' in m ? m.startAt : Date.now()));
+  parentPort!.postMessage({ ready: true } satisfies StartMessage);
+});
+
 const all = histogram();
 const ttfb = histogram();
 let hasTtfb = false;
@@ -95,7 +104,7 @@ let writes = 0;
 let late = 0;
 let exhausted = false;
 let cursor = 0;
-const measureFrom = job.startAt + job.warmupMs;
+const measureFrom = startAt + job.warmupMs;
 const endAt = measureFrom + job.durationMs;
 // performance.now() and Date.now() differ by a constant: measure on the monotonic clock.
 const toMono = (epochMs: number): number => epochMs - Date.now() + performance.now();
@@ -199,7 +208,7 @@ async function runOne(slot: number, due: number): Promise<boolean> {
 }
 
 async function closedLoop(concurrency: number): Promise<void> {
-  const monoStart = toMono(job.startAt);
+  const monoStart = toMono(startAt);
   await new Promise((r) => setTimeout(r, Math.max(0, monoStart - performance.now())));
   await Promise.all(
     Array.from({ length: concurrency }, async (_, slot) => {
@@ -214,7 +223,7 @@ async function closedLoop(concurrency: number): Promise<void> {
 const MAX_IN_FLIGHT = 4096;
 
 async function openLoop(rate: number): Promise<void> {
-  const monoStart = toMono(job.startAt);
+  const monoStart = toMono(startAt);
   const interval = 1000 / rate;
   let k = 0;
   let inFlight = 0;

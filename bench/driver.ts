@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { statusName } from './grpc-wire.js';
-import type { LoadJob, WorkerResult } from './load-job.js';
+import type { LoadJob, StartMessage, WorkerResult } from './load-job.js';
 
 /** Latency percentiles, in milliseconds. */
 export interface Latency {
@@ -59,29 +59,37 @@ const PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100];
  * Runs a load job on `workers` worker threads, the job's connections and concurrency (or rate)
  * split between them, all starting together; merges what they measured.
  */
-export async function runLoad(job: Omit<LoadJob, 'worker' | 'startAt'>, workers: number, onProgress?: (elapsedS: number, opsPerS: number) => void): Promise<LoadResult> {
+export async function runLoad(job: Omit<LoadJob, 'worker'>, workers: number, onProgress?: (elapsedS: number, opsPerS: number) => void): Promise<LoadResult> {
   const split = (n: number, i: number): number => Math.floor(n / workers) + (i < n % workers ? 1 : 0);
-  const startAt = Date.now() + 300;
+  // Set once every worker is ready (see StartMessage).
+  let startAt = Infinity;
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const url = new URL('./driver-worker.js', import.meta.url);
   let recent = 0;
   const progress = onProgress
     ? setInterval(() => {
-        onProgress(Math.round((Date.now() - startAt) / 1000), recent);
+        if (startAt !== Infinity) onProgress(Math.round((Date.now() - startAt) / 1000), recent);
         recent = 0;
       }, 1000)
     : null;
+  const started: Worker[] = [];
+  let ready = 0;
   const results = await Promise.all(
     Array.from({ length: workers }, (_, i) => {
       const mode = job.mode.kind === 'closed' ? { kind: 'closed' as const, concurrency: Math.max(1, split(job.mode.concurrency, i)) } : { kind: 'open' as const, rate: job.mode.rate / workers };
       // Never-repeated ops are dealt out, so no two workers send the same one.
       const ops = job.order === 'once' ? job.ops.filter((_, k) => k % workers === i) : job.ops;
-      const w = new Worker(url, { workerData: { ...job, ops, mode, connections: Math.max(1, split(job.connections, i)), worker: i, startAt } satisfies LoadJob });
+      const w = new Worker(url, { workerData: { ...job, ops, mode, connections: Math.max(1, split(job.connections, i)), worker: i } satisfies LoadJob });
+      started.push(w);
       return new Promise<WorkerResult>((resolve, reject) => {
-        w.on('message', (m: WorkerResult | { progress: number }) => {
+        w.on('message', (m: WorkerResult | { ready: true } | { progress: number }) => {
           if ('progress' in m) recent += m.progress;
-          else resolve(m);
+          else if ('ready' in m) {
+            if (++ready < workers) return;
+            startAt = Date.now() + 20;
+            for (const x of started) x.postMessage({ startAt } satisfies StartMessage);
+          } else resolve(m);
         });
         w.once('error', reject);
         w.once('exit', (code) => (code ? reject(new Error(`driver worker ${i} exited with ${code}`)) : undefined));

@@ -8,8 +8,6 @@ export interface LoadJob {
   readonly mode: { readonly kind: 'closed'; readonly concurrency: number } | { readonly kind: 'open'; readonly rate: number };
   readonly warmupMs: number;
   readonly durationMs: number;
-  /** Epoch ms at which every worker starts, so their seconds line up. */
-  readonly startAt: number;
   readonly ops: readonly Op[];
   /** `cycle`: go round the ops; `once`: each op at most once (never-repeated checks), then stop. */
   readonly order: 'cycle' | 'once';
@@ -29,6 +27,13 @@ export type Op =
   | { readonly kind: 'unary'; readonly path: string; readonly body: Uint8Array; readonly items: number }
   /** A whole listing: the first page's request, then one call per cursor until the end. */
   | { readonly kind: 'listing'; readonly service: string; readonly method: string; readonly request: Readonly<Record<string, unknown>> };
+
+/**
+ * How a worker and the driver agree on the start: the worker says it is ready (its modules loaded,
+ * its requests encoded, its connections open), and once every worker is, the driver tells them all
+ * when to start (epoch ms), so their seconds line up and none loses measured time to its start-up.
+ */
+export type StartMessage = { readonly ready: true } | { readonly startAt: number };
 
 /** What a worker measured. */
 export interface WorkerResult {
