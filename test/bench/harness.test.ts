@@ -25,6 +25,33 @@ function bench(args: string[]): { code: number | null; out: string; err: string 
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** The same, without blocking: runs started together share the machine while each mostly waits on its fixed timings. */
+function benchAsync(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, 'bench', ...args], { cwd: work, timeout: 180_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.once('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** Runs `jobs` at most `limit` at a time; their results in order. */
+async function pooled<T>(jobs: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        results[i] = await jobs[i]!();
+      }
+    }),
+  );
+  return results;
+}
+
 function report(file: string): BenchReport {
   return JSON.parse(readFileSync(join(work, file), 'utf8')) as BenchReport;
 }
@@ -68,13 +95,20 @@ t.test('datasets are deterministic and of the requested shape and size', async (
 const SCENARIOS = ['check-hot', 'check-zipf', 'check-cold', 'batch-check', 'list-objects', 'list-subjects', 'expand', 'mixed', 'import'];
 
 t.test('every scenario runs against a server the harness starts, and writes JSON and HTML', async (t) => {
-  for (const scenario of SCENARIOS) {
+  // The echo baseline is the same whatever the scenario: measured in two of them, skipped in the
+  // rest (it doubles a run's time).
+  const withEcho = (scenario: string): boolean => scenario === 'check-hot' || scenario === 'batch-check';
+  // Three runs at a time, each with its own server.
+  const runs = await pooled(
+    SCENARIOS.map((scenario) => () => {
+      const extra = scenario === 'check-cold' ? ['--rate', '100'] : scenario === 'list-objects' || scenario === 'list-subjects' ? ['--concurrency', '1'] : [];
+      return benchAsync([scenario, '--serve', 'memory', '--dataset', dataset, ...QUICK, ...extra, ...(withEcho(scenario) ? [] : ['--no-echo']), '--out', `${scenario}.json`]);
+    }),
+    3,
+  );
+  for (const [i, scenario] of SCENARIOS.entries()) {
     const out = `${scenario}.json`;
-    const extra = scenario === 'check-cold' ? ['--rate', '100'] : scenario === 'list-objects' || scenario === 'list-subjects' ? ['--concurrency', '1'] : [];
-    // The echo baseline is the same whatever the scenario: measured in two of them, skipped in the
-    // rest (it doubles a run's time).
-    const withEcho = scenario === 'check-hot' || scenario === 'batch-check';
-    const r = bench([scenario, '--serve', 'memory', '--dataset', dataset, ...QUICK, ...extra, ...(withEcho ? [] : ['--no-echo']), '--out', out]);
+    const r = runs[i]!;
     t.equal(r.code, 0, `${scenario} ran: ${r.err.slice(-500)}`);
     const x = report(out);
     t.equal(x.scenario, scenario);
@@ -92,7 +126,7 @@ t.test('every scenario runs against a server the harness starts, and writes JSON
       t.same(res.errors, {}, `${scenario}: no call failed`);
       t.ok(res.timeline.length >= 1 && res.distribution.length > 5, 'throughput over time and the latency distribution');
       t.match(res.driver, { workers: 1, cpu_cores: Number, worker_elu: Array });
-      if (withEcho) {
+      if (withEcho(scenario)) {
         t.ok(x.echo && x.echo.throughput > 0, 'the echo baseline was measured in the same run');
         t.type(x.ratio_to_echo, 'number');
       } else t.same([x.echo, x.ratio_to_echo], [null, null], '--no-echo: no baseline, no ratio');
@@ -111,15 +145,17 @@ t.test('every scenario runs against a server the harness starts, and writes JSON
 
 t.test('the scenarios run against PGlite and PostgreSQL too', async (t) => {
   const url = await freshDatabase(t);
-  for (const [name, spec] of [
+  const stores = [
     ['pglite', `pglite:${join(work, 'pglite-data')}`],
     ['postgres', url],
-  ]) {
-    // `mixed`: its checks, writes and reads-after-writes go through every part a SQL store
-    // changes (the other scenarios differ only in the calls they make, covered on memory above).
-    // A low concurrency: on a cold cache a SQL store answers tens of checks a second here, and
-    // 64 calls queued behind one another might none of them finish inside the short window.
-    const r = bench(['mixed', '--serve', spec!, '--dataset', dataset, ...QUICK, '--concurrency', '4', '--no-echo', '--out', `${name}-mixed.json`]);
+  ] as const;
+  // `mixed`: its checks, writes and reads-after-writes go through every part a SQL store
+  // changes (the other scenarios differ only in the calls they make, covered on memory above).
+  // A low concurrency: on a cold cache a SQL store answers tens of checks a second here, and
+  // 64 calls queued behind one another might none of them finish inside the short window.
+  const runs = await Promise.all(stores.map(([name, spec]) => benchAsync(['mixed', '--serve', spec, '--dataset', dataset, ...QUICK, '--concurrency', '4', '--no-echo', '--out', `${name}-mixed.json`])));
+  for (const [i, [name]] of stores.entries()) {
+    const r = runs[i]!;
     t.equal(r.code, 0, `${name} mixed: ${r.err.slice(-400)}`);
     const x = report(`${name}-mixed.json`);
     t.ok(x.result!.ops > 0, `${name} mixed: ${x.result!.ops} calls`);
