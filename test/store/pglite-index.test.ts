@@ -115,3 +115,16 @@ t.test('a deleted tenant takes its index with it; made again, it starts empty', 
   for (let i = 0; i < 100 && !datastore.memoryIndex!.loaded('gone'); i++) await new Promise((r) => setTimeout(r, 10));
   t.same(texts(await again.snapshot(head).query({ resourceType: 'doc' })), [], 'and so is its index');
 });
+
+t.test('a tenant written to has its index loaded before anything reads it', async (t) => {
+  await datastore.access.createTenant('written');
+  const s = datastore.store('written');
+  t.notOk(datastore.memoryIndex!.loaded('written'), 'nothing loaded before the write');
+  const rev = await s.importRelationships([parseRelationship('doc:a#viewer@user:ann'), parseRelationship('doc:b#viewer@user:bob')]);
+  for (let i = 0; i < 200 && !datastore.memoryIndex!.loaded('written'); i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(datastore.memoryIndex!.loaded('written'), 'loaded after the import, with no read');
+  const before = datastore.memoryIndex!.reads;
+  const r = s.snapshot(rev.revision);
+  t.same(texts(r.querySync!({ resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' }) ?? []), ['doc:a#viewer@user:ann'], 'the first read is answered at once, from memory');
+  t.equal(datastore.memoryIndex!.reads, before + 1);
+});

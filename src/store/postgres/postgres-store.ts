@@ -271,6 +271,9 @@ export class PostgresStore implements Store {
         return apply(trx, rev, lock);
       });
       indexes.apply(this.#tenant, Number(revision!), changes);
+      // A tenant being written is about to be read: its index starts loading now (after this
+      // write, in the background), not on the first read, which would then go to SQL meanwhile.
+      indexes.get(this.#tenant);
       return result;
     });
   }
