@@ -48,6 +48,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
     // The embedded store belongs to this process: migrate it. A server's database is migrated by `warden migrate`.
     if (embedded) await ds.migrate();
     await ds.assertMigrated();
+    ds.warm?.();
   } catch (e) {
     await ds.close();
     throw e;

@@ -33,6 +33,12 @@ export interface Datastore {
    * `windowMs`, in batches of `batchSize`. Safe to run from several servers at once.
    */
   gc(options: { windowMs: number; batchSize?: number }): Promise<GcResult>;
+  /**
+   * Starts loading, in the background, what the datastore serves reads from memory (the embedded
+   * store's index of each tenant), so the first requests after a start do not go to SQL while it
+   * loads. Absent where nothing is held in memory.
+   */
+  warm?(): void;
   /** Connections of the datastore's pools (absent where there is no pool: memory, PGlite). */
   poolStats?(): readonly { readonly pool: string; readonly total: number; readonly idle: number; readonly waiting: number }[];
   close(): Promise<void>;

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { formatRelationship, parseRelationship } from '../../src/model/relationship-syntax.js';
 import type { Relationship } from '../../src/model/relationship.js';
@@ -127,4 +130,23 @@ t.test('a tenant written to has its index loaded before anything reads it', asyn
   const r = s.snapshot(rev.revision);
   t.same(texts(r.querySync!({ resourceType: 'doc', resourceIds: ['a'], relation: 'viewer' }) ?? []), ['doc:a#viewer@user:ann'], 'the first read is answered at once, from memory');
   t.equal(datastore.memoryIndex!.reads, before + 1);
+});
+
+t.test('warm: a restarted embedded store loads every tenant\'s index before a read asks', async (t) => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'warden-warm-')), 'data');
+  const first = await PostgresDatastore.pglite(dir);
+  await first.migrate();
+  for (const tenant of ['t1', 't2']) {
+    await first.access.createTenant(tenant);
+    await first.store(tenant).write([{ operation: 'touch', relationship: parseRelationship(`doc:a#viewer@user:${tenant}`) }]);
+  }
+  await first.close();
+  const again = await PostgresDatastore.pglite(dir);
+  t.teardown(() => again.close());
+  t.notOk(again.memoryIndex!.loaded('t1'), 'nothing loaded at open');
+  again.warm();
+  for (let i = 0; i < 300 && !(again.memoryIndex!.loaded('t1') && again.memoryIndex!.loaded('t2')); i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(again.memoryIndex!.loaded('t1') && again.memoryIndex!.loaded('t2'), 'both tenants loaded, with no read');
+  const s = again.store('t2');
+  t.same(texts(s.snapshot(await s.headRevision()).querySync!({ resourceType: 'doc' }) ?? []), ['doc:a#viewer@user:t2']);
 });

@@ -127,6 +127,18 @@ export class PostgresDatastore implements Datastore {
     }
   }
 
+  warm(): void {
+    const indexes = this.#ctx.indexes;
+    if (!indexes) return;
+    void this.#ctx.db
+      .selectFrom('warden_tenants')
+      .select('name')
+      .where('deleting', '=', false)
+      .execute()
+      .then((tenants) => tenants.forEach((t) => indexes.get(t.name)))
+      .catch(() => {});
+  }
+
   /** The embedded store's in-memory index: whether a tenant's is loaded, and reads it answered (null elsewhere). */
   get memoryIndex(): { loaded(tenant: string): boolean; readonly reads: number } | null {
     const indexes = this.#ctx.indexes;
