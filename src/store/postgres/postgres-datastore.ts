@@ -16,6 +16,7 @@ import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
 import type { RawQuery } from './snapshot-query.js';
 import { copyStaging } from './copy-staging.js';
 import { TenantIndexes } from './tenant-indexes.js';
+import { holdsDatabase, pgliteTemplate } from './pglite-template.js';
 import type { Database } from './tables.js';
 import { DEFAULT_LOCK_LIMITS, sessionOptions, sessionSettings, type LockLimits } from './write-lock.js';
 
@@ -112,7 +113,10 @@ export class PostgresDatastore implements Datastore {
     if (!inMemory) mkdirSync(dir, { recursive: true });
     const release = inMemory ? () => {} : lockDirectory(dir);
     try {
-      const client = inMemory ? new PGlite() : new PGlite(dir);
+      // A new database starts from the build's template where there is one (no initdb in WASM).
+      const template = inMemory || !holdsDatabase(dir) ? pgliteTemplate() : null;
+      const init: { loadDataDir?: Blob } = template ? { loadDataDir: template } : {};
+      const client = inMemory ? new PGlite(init) : new PGlite(dir, init);
       await client.waitReady;
       await client.exec(sessionSettings({ ...DEFAULT_LOCK_LIMITS, ...options.locks }));
       // One process owns the directory (the lock), so this process's own changes are all there are.
