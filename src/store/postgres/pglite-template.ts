@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,12 +55,16 @@ export async function makeTemplate(): Promise<string> {
   const dump = await db.dumpDataDir('gzip');
   await db.close();
   const path = templatePath();
-  writeFileSync(path, Buffer.from(await dump.arrayBuffer()));
+  // Whole or not at all: a reader never sees half a template.
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+  renameSync(partial, path);
   return path;
 }
 
-// `node dist/src/store/postgres/pglite-template.js` (the build's last step) makes it.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// `node dist/src/store/postgres/pglite-template.js` (the build's last step) makes it, once per
+// PGlite version: its content depends on nothing else, and `npm start` builds at every start.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && !existsSync(templatePath())) {
   const path = await makeTemplate();
   process.stdout.write(`wrote ${path}\n`);
 }
