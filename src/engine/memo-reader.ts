@@ -1,6 +1,7 @@
 import type { Relationship } from '../model/relationship.js';
 import type { RelationshipFilter, SnapshotReader } from '../store/store.js';
 import type { Maybe } from './maybe.js';
+import { inner } from '../model/nested-map.js';
 
 /** Reads one request's memo may hold; past that, reads go to the store unremembered. */
 const MAX_MEMO_READS = 4096;
@@ -140,12 +141,7 @@ export class MemoReader implements SnapshotReader {
   /** Where a remembered read is kept (see `rememberedBy`). */
   #memoFor(f: RelationshipFilter): Map<string, Maybe<readonly Relationship[]>> {
     if (f.resourceIds?.length !== 1) return (this.#memo ??= new Map());
-    const byType = (this.#memoOne ??= new Map());
-    let byRelation = byType.get(f.resourceType);
-    if (!byRelation) byType.set(f.resourceType, (byRelation = new Map()));
-    let byId = byRelation.get(f.relation!);
-    if (!byId) byRelation.set(f.relation!, (byId = new Map()));
-    return byId;
+    return inner(inner((this.#memoOne ??= new Map()), f.resourceType), f.relation!);
   }
 
   /** One read from the store: at once where it answers from memory. */

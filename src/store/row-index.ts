@@ -1,5 +1,6 @@
 import { relationshipKey, type Relationship, type SubjectRef } from '../model/relationship.js';
 import { filterMatcher, validateFilter } from './filter.js';
+import { inner } from '../model/nested-map.js';
 import type { RelationshipFilter } from './store.js';
 
 /** A stored relationship version: alive from `created` up to (not including) `deleted`. */
@@ -58,9 +59,7 @@ export class RowIndex {
     const row: IndexedRow = { rel, created, deleted };
     if (deleted === Infinity) this.#live.set(relationshipKey(rel), row);
     nestedPush(this.#byResource, rel.resource.type, rel.relation, rel.resource.id, row);
-    let bySubjectType = this.#bySubject.get(rel.subject.type);
-    if (!bySubjectType) this.#bySubject.set(rel.subject.type, (bySubjectType = new Map()));
-    nestedPush(bySubjectType, rel.resource.type, rel.relation, rel.subject.id, row);
+    nestedPush(inner(this.#bySubject, rel.subject.type), rel.resource.type, rel.relation, rel.subject.id, row);
     push(this.#byType, rel.resource.type, row);
   }
 
@@ -153,11 +152,7 @@ export class RowIndex {
 type Nested = Map<string, Map<string, Map<string, IndexedRow[]>>>;
 
 function nestedPush(index: Nested, type: string, relation: string, id: string, row: IndexedRow): void {
-  let byRelation = index.get(type);
-  if (!byRelation) index.set(type, (byRelation = new Map()));
-  let byId = byRelation.get(relation);
-  if (!byId) byRelation.set(relation, (byId = new Map()));
-  push(byId, id, row);
+  push(inner(inner(index, type), relation), id, row);
 }
 
 /** Does what is left of a filter, once the index has applied its part, still constrain rows? (The resource type is always applied.) */

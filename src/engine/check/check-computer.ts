@@ -7,6 +7,7 @@ import type { SubjectRef } from '../../model/relationship.js';
 import type { TypeSystem } from '../../schema/type-system.js';
 import { tupleCondition, type Scope } from '../scope.js';
 import { each, then, type Maybe } from '../maybe.js';
+import { inner } from '../../model/nested-map.js';
 
 /** Answers by resource id; every computation's covers every id it was asked (FALSE by default). Never changed once returned. */
 type Results = ReadonlyMap<string, Condition>;
@@ -254,10 +255,7 @@ interface ReadShape {
 const SHAPES = new WeakMap<RelationIR, Map<string, Map<string, ReadShape | null>>>();
 
 function readShape(rel: RelationIR, s: SubjectRef): ReadShape | null {
-  let byType = SHAPES.get(rel);
-  if (!byType) SHAPES.set(rel, (byType = new Map()));
-  let byRelation = byType.get(s.type);
-  if (!byRelation) byType.set(s.type, (byRelation = new Map()));
+  const byRelation = inner(inner(SHAPES, rel), s.type);
   let shape = byRelation.get(s.relation);
   if (shape === undefined) {
     const direct = rel.allowed.filter((a) => a.type === s.type && (a.wildcard ? s.relation === ELLIPSIS : a.relation === s.relation));
@@ -290,8 +288,7 @@ export function relationRead(rel: RelationIR, resourceType: string, ids: readonl
 const TUPLESETS = new WeakMap<TypeSystem, Map<string, readonly string[]>>();
 
 function tuplesetsOf(schema: TypeSystem, type: string): readonly string[] {
-  let byType = TUPLESETS.get(schema);
-  if (!byType) TUPLESETS.set(schema, (byType = new Map()));
+  const byType = inner(TUPLESETS, schema);
   let found = byType.get(type);
   if (!found) {
     const names = new Set<string>();

@@ -3,6 +3,7 @@ import { ELLIPSIS, type Relationship, type SubjectRef } from '../../model/relati
 import type { TypeSystem } from '../../schema/type-system.js';
 import type { MemoReader } from '../memo-reader.js';
 import type { Maybe } from '../maybe.js';
+import { inner } from '../../model/nested-map.js';
 
 /** The most objects one subject-side walk may collect before it gives way to the downward walk. */
 export const MAX_MEMBERSHIPS = 10_000;
@@ -17,10 +18,7 @@ const nestingCache = new WeakMap<TypeSystem, Map<string, Map<string, boolean>>>(
  * so on, a read per level, however many groups a resource names.
  */
 export function nestsOnlyItself(schema: TypeSystem, type: string, relation: string): boolean {
-  let byType = nestingCache.get(schema);
-  if (!byType) nestingCache.set(schema, (byType = new Map()));
-  let byRelation = byType.get(type);
-  if (!byRelation) byType.set(type, (byRelation = new Map()));
+  const byRelation = inner(inner(nestingCache, schema), type);
   let yes = byRelation.get(relation);
   if (yes === undefined) {
     const m = schema.member(type, relation);
@@ -68,10 +66,7 @@ export class Memberships {
    */
   of(type: string, relation: string, subject: SubjectRef, wanted: readonly string[], depthLeft: number): Maybe<{ has(id: string): boolean } | null> {
     if (!nestsOnlyItself(this.#schema, type, relation)) return null;
-    let byType = this.#walks.get(subject);
-    if (!byType) this.#walks.set(subject, (byType = new Map()));
-    let byRelation = byType.get(type);
-    if (!byRelation) byType.set(type, (byRelation = new Map()));
+    const byRelation = inner(inner(this.#walks, subject), type);
     let walk = byRelation.get(relation);
     if (!walk) byRelation.set(relation, (walk = new MembershipWalk(this.#schema.member(type, relation) as RelationIR, type, subject, this.#reader)));
     return walk.until(wanted, depthLeft);

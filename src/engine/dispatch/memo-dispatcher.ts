@@ -3,6 +3,7 @@ import { FALSE, type Condition } from '../condition.js';
 import type { ExpandNode } from '../expand/expand-node.js';
 import { SubjectSet } from '../subject-set.js';
 import { each, then, type Maybe } from '../maybe.js';
+import { inner } from '../../model/nested-map.js';
 import {
   CycleTracker,
   checkProblem,
@@ -97,11 +98,7 @@ export class MemoDispatcher implements Dispatcher {
 
   /** The memo of one type's relation: answers by object id. */
   #memoOf(type: string, relation: string): Map<string, Condition> {
-    let byRelation = this.#checks.get(type);
-    if (!byRelation) this.#checks.set(type, (byRelation = new Map()));
-    let memo = byRelation.get(relation);
-    if (!memo) byRelation.set(relation, (memo = new Map()));
-    return memo;
+    return inner(inner(this.#checks, type), relation);
   }
 
   #oneByOne(p: CheckProblem, ids: readonly string[]): Maybe<CheckAnswer> {

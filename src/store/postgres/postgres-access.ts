@@ -1,10 +1,10 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { WardenError } from '../../errors/error-code.js';
 import type { AccessChange, AccessFeed } from '../access-feed.js';
 import { validateTenantName, type AccessStore, type ApiKeyInfo, type KeyScope, type TenantInfo, type TenantSettings } from '../access.js';
 import { ACCESS_CHANNEL } from './access-listener.js';
 import { mapDriverError } from './driver-errors.js';
-import type { Database } from './tables.js';
+import type { ApiKeysTable, Database } from './tables.js';
 import { takeWriteLock, type LockLimits } from './write-lock.js';
 
 /** Rows a tenant deletion removes per statement, outside the writer lock. */
@@ -175,19 +175,8 @@ export class PostgresAccess implements AccessStore {
   }
 }
 
-function toInfo(row: {
-  id: string;
-  tenant: string;
-  scopes: string;
-  description: string;
-  created_at: Date;
-  revoked_at: Date | null;
-  expires_at: Date | null;
-  last_used_at: Date | null;
-  resource_types: string | null;
-  max_rate: number | null;
-  max_in_flight: number | null;
-}): ApiKeyInfo {
+/** A key's row (as `selectAll` returns it; the hash is not part of its info). */
+function toInfo(row: Omit<Selectable<ApiKeysTable>, 'hash'>): ApiKeyInfo {
   return {
     id: row.id,
     tenant: row.tenant,
