@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { portBelowEphemeralRange } from './listen-port.js';
 
 /** A PostgreSQL server of a test's own, which it may stop and restart without disturbing others. */
 export interface PrivatePostgres {
@@ -27,7 +28,7 @@ export function privatePostgres(): PrivatePostgres {
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   chownSync(dir, uid, gid);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = portBelowEphemeralRange();
   const asPostgres = (cmd: string, args: string[]): void => {
     execFileSync('runuser', ['-u', 'postgres', '--', `${BIN}/${cmd}`, ...args], { stdio: 'ignore', timeout: 60_000 });
   };

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { portBelowEphemeralRange } from './listen-port.js';
 
 /** A Redis server of a test's own, which it may kill and restart without disturbing others. */
 export interface PrivateRedis {
@@ -32,15 +33,18 @@ function answers(port: number): Promise<boolean> {
 
 /** Starts redis-server on a free port, without persistence. */
 export async function privateRedis(): Promise<PrivateRedis> {
-  const port = 40000 + Math.floor(Math.random() * 20000);
+  let port = portBelowEphemeralRange();
   let proc: ChildProcess | null = null;
   const start = async (): Promise<void> => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'], { stdio: 'ignore' });
+    proc = p;
+    for (let i = 0; i < 100 && p.exitCode === null; i++) {
       if (await answers(port)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`redis-server did not start on port ${port}`);
+    const exited = p.exitCode !== null;
+    p.kill('SIGKILL');
+    throw new Error(`redis-server did not start on port ${port}${exited ? ` (it exited with ${p.exitCode}: the port is taken?)` : ''}`);
   };
   const kill = async (): Promise<void> => {
     const p = proc;
@@ -50,7 +54,16 @@ export async function privateRedis(): Promise<PrivateRedis> {
     p.kill('SIGKILL');
     await gone;
   };
-  await start();
+  // The first start may find the port taken by another program: then another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (e) {
+      if (attempt === 5) throw e;
+      port = portBelowEphemeralRange();
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
