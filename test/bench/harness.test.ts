@@ -11,6 +11,7 @@ import { loadApi } from '../../src/server/proto.js';
 import { insecureAuthenticate, startServer } from '../../src/server/server.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 // The harness as a load tester uses it: `warden bench` against servers it starts (memory,
 // PGlite, PostgreSQL) or targets. These runs last a second or two: they assert the shape of the
@@ -21,14 +22,14 @@ const work = mkdtempSync(join(tmpdir(), 'warden-bench-test-'));
 const dataset = join(work, 'org');
 
 function bench(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, 'bench', ...args], { encoding: 'utf8', cwd: work, timeout: 180_000 });
+  const r = spawnSync(NODE, nodeArgs(bin, 'bench', ...args), { encoding: 'utf8', cwd: work, timeout: 180_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /** The same, without blocking: runs started together share the machine while each mostly waits on its fixed timings. */
 function benchAsync(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, 'bench', ...args], { cwd: work, timeout: 180_000 });
+    const child = spawn(NODE, nodeArgs(bin, 'bench', ...args), { cwd: work, timeout: 180_000 });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -86,7 +87,7 @@ t.test('datasets are deterministic and of the requested shape and size', async (
   const deepest = Math.max(...[...parent.keys()].map(depth));
   t.ok(deepest >= 8 && deepest <= 12, `folders nest ${deepest} deep`);
 
-  const r = spawnSync(process.execPath, [bin, 'bench', 'dataset', '--shape', 'org', '--size', '2000', '--out', dataset], { encoding: 'utf8' });
+  const r = spawnSync(NODE, nodeArgs(bin, 'bench', 'dataset', '--shape', 'org', '--size', '2000', '--out', dataset), { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.match(JSON.parse(r.stdout), { shape: 'org', relationships: 2000 });
   for (const f of ['schema.zed', 'relationships.txt', 'meta.json']) t.ok(existsSync(join(dataset, f)), f);
@@ -177,7 +178,7 @@ t.test('a running server can be targeted, over TLS, loading the dataset first', 
   const server = await startServer({ datastore: ds, authenticate: insecureAuthenticate(), tls: { cert: readFileSync(`${dir}/cert.pem`), key: readFileSync(`${dir}/key.pem`) }, log: () => {} }, '127.0.0.1:0');
   t.teardown(() => server.shutdown(500));
   const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, 'bench', 'check-zipf', '--target', `127.0.0.1:${server.port}`, '--tls', '--ca', `${dir}/cert.pem`, '--load', '--dataset', dataset, ...QUICK, '--concurrency', '4', '--no-echo', '--out', 'tls.json'], { cwd: work });
+    const child = spawn(NODE, nodeArgs(bin, 'bench', 'check-zipf', '--target', `127.0.0.1:${server.port}`, '--tls', '--ca', `${dir}/cert.pem`, '--load', '--dataset', dataset, ...QUICK, '--concurrency', '4', '--no-echo', '--out', 'tls.json'), { cwd: work });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => resolve({ code, err }));
@@ -205,7 +206,7 @@ t.test('a read that misses the write before it is counted as a violation', async
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   t.teardown(() => server.forceShutdown());
   const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, 'bench', 'mixed', '--target', `127.0.0.1:${port}`, '--dataset', dataset, ...QUICK, '--no-echo', '--out', 'lying.json'], { cwd: work });
+    const child = spawn(NODE, nodeArgs(bin, 'bench', 'mixed', '--target', `127.0.0.1:${port}`, '--dataset', dataset, ...QUICK, '--no-echo', '--out', 'lying.json'), { cwd: work });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => resolve({ code, err }));

@@ -9,6 +9,7 @@ import { buildProgram, helpArgv } from '../../src/cli/program.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
@@ -23,7 +24,7 @@ const ds = await openDatastore(url);
 await ds.migrate();
 t.teardown(() => ds.close());
 // The server runs in a process of its own: the CLI calls below block this one.
-const serverProcess = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--grace-ms', '500', '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const serverProcess = spawn(NODE, nodeArgs(bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--grace-ms', '500', '--workers', '1'), { stdio: ['ignore', 'ignore', 'pipe'] });
 const endpoint = await new Promise<string>((resolve, reject) => {
   let log = '';
   serverProcess.stderr.on('data', (d) => {
@@ -43,7 +44,7 @@ const { FORCE_COLOR: _f, NO_COLOR: _n, ...plainEnv } = process.env;
 const env = { ...plainEnv, WARDEN_CONFIG_DIR: join(dir, 'config'), WARDEN_ENDPOINT: endpoint, WARDEN_TOKEN: token };
 
 function warden(args: string[], input?: string, extraEnv: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', input: input ?? '', env: { ...env, ...extraEnv }, timeout: 60_000 });
+  const r = spawnSync(NODE, nodeArgs(bin, ...args), { encoding: 'utf8', input: input ?? '', env: { ...env, ...extraEnv }, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -231,7 +232,7 @@ t.test('import and export in JSONL, CSV and YAML; validation files; resuming', a
 t.test('contexts are saved with mode 0600 and flags and environment override them', async (t) => {
   const bare = { WARDEN_ENDPOINT: '', WARDEN_TOKEN: '' };
   const noEnv = (args: string[]) => {
-    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, WARDEN_CONFIG_DIR: join(dir, 'config') } });
+    const r = spawnSync(NODE, nodeArgs(bin, ...args), { encoding: 'utf8', env: { ...process.env, WARDEN_CONFIG_DIR: join(dir, 'config') } });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
   void bare;
@@ -285,7 +286,7 @@ t.test('bad input gets one clear line and a non-zero code', async (t) => {
 });
 
 t.test('watch streams changes', async (t) => {
-  const child = spawn(process.execPath, [bin, 'watch', 'document', '--heartbeat-ms', '200'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, nodeArgs(bin, 'watch', 'document', '--heartbeat-ms', '200'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += String(d)));
   await new Promise((r) => setTimeout(r, 1500));

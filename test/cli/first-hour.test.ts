@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { EXAMPLE_MODEL } from '../../src/cli/init-command.js';
 import { serveProcess, WARDEN_BIN } from '../helpers/warden-process.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 // A newcomer's first hour through the CLI: `warden init`, and reads that see the CLI's own writes.
 
@@ -12,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'warden-first-hour-'));
 const baseEnv = { ...process.env, WARDEN_CONFIG_DIR: join(dir, 'config'), NO_COLOR: '1', WARDEN_TOKEN: '' };
 
 function warden(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [WARDEN_BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env }, timeout: 60_000 });
+  const r = spawnSync(NODE, nodeArgs(WARDEN_BIN, ...args), { cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env }, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -91,20 +92,20 @@ t.test('--json prints one object a line, with the names the text uses; batch-che
   t.equal(warden(['tuple', 'write', 'doc:a#viewer@user:ann'], env).code, 0);
   t.same(JSON.parse(warden(['check', 'doc:a', 'view', 'user:ann', '--json'], env).out).permissionship, 'HAS_PERMISSION', 'check: the short name, as in text');
   const input = 'doc:a view user:ann\ndoc:a view user:bob\n';
-  const r = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--json'], { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  const r = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'batch-check', '--json'), { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
   t.equal(r.status, 0);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.match(lines, [
     { resource: 'doc:a', permission: 'view', subject: 'user:ann', permissionship: 'HAS_PERMISSION' },
     { resource: 'doc:a', permission: 'view', subject: 'user:bob', permissionship: 'NO_PERMISSION' },
   ], 'one line per check, echoing it');
-  const text = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check'], { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  const text = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'batch-check'), { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
   t.equal(text.stdout, 'doc:a view user:ann\tHAS_PERMISSION\ndoc:a view user:bob\tNO_PERMISSION\n');
-  const deny = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--fail-on-deny'], { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  const deny = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'batch-check', '--fail-on-deny'), { input, cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
   t.equal(deny.status, 1, '--fail-on-deny: 1 when any is denied');
-  const allowed = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--fail-on-deny'], { input: 'doc:a view user:ann\n', cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  const allowed = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'batch-check', '--fail-on-deny'), { input: 'doc:a view user:ann\n', cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
   t.equal(allowed.status, 0, 'and 0 when none is');
-  const failing = spawnSync(process.execPath, [WARDEN_BIN, 'batch-check', '--json'], { input: 'doc:a view user:ann\ndoc:a nope user:ann\n', cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
+  const failing = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'batch-check', '--json'), { input: 'doc:a view user:ann\ndoc:a nope user:ann\n', cwd: dir, encoding: 'utf8', env: { ...baseEnv, ...env } });
   t.equal(failing.status, 4, 'an item that failed: exit 4');
   t.match(JSON.parse(failing.stdout.trim().split('\n')[1]!), { resource: 'doc:a', permission: 'nope', error: { code: 'FAILED_PRECONDITION', message: /nope/ } });
   const perms = warden(['list-permissions', 'doc:a', 'user:ann', '--json'], env).out.trim().split('\n').map((l) => JSON.parse(l));

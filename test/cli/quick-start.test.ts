@@ -30,7 +30,8 @@ t.test("the README's Quick start works as written", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'warden-quick-start-'));
   const { address } = await serveProcess(t, ['--address', '127.0.0.1:0'], { cwd: dir });
   // One shell, so `export` carries from line to line; a marker before each step splits the output.
-  const script = steps.map((s, i) => `echo "::step ${i}"\n${s.command}\necho "::exit $?"`).join('\n');
+  // Without tap's NODE_OPTIONS (see helpers/node-process.ts): each `node` start is 240 ms faster.
+  const script = 'unset NODE_OPTIONS\n' + steps.map((s, i) => `echo "::step ${i}"\n${s.command}\necho "::exit $?"`).join('\n');
   const r = spawnSync('bash', ['-c', script], {
     cwd: dir,
     encoding: 'utf8',

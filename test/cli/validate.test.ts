@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warden-validate-'));
 
 function warden(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(NODE, nodeArgs(bin, ...args), { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { ConfigError, printableConfig, serveConfig, SERVE_SETTINGS } from '../../src/config/serve-config.js';
 import { WARDEN_BIN } from '../helpers/warden-process.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 t.test('defaults, then environment, then flags', async (t) => {
   const { config, sources } = serveConfig({}, {}, 4);
@@ -59,13 +60,13 @@ t.test('--print-config shows every setting and its source, secrets redacted', as
   t.same(printed['graceMs'], { value: 500, source: 'env WARDEN_GRACE_MS' });
   t.notOk(JSON.stringify(printed).includes('s3cret') || JSON.stringify(printed).includes('hunter2'), 'no password anywhere');
 
-  const r = spawnSync(process.execPath, [WARDEN_BIN, 'serve', '--print-config', '--max-depth', '12'], { encoding: 'utf8', env: { ...process.env, WARDEN_DATASTORE: 'postgres://u:pw@h/db', WARDEN_METRICS_ADDRESS: '0.0.0.0:9090' }, timeout: 30_000 });
+  const r = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'serve', '--print-config', '--max-depth', '12'), { encoding: 'utf8', env: { ...process.env, WARDEN_DATASTORE: 'postgres://u:pw@h/db', WARDEN_METRICS_ADDRESS: '0.0.0.0:9090' }, timeout: 30_000 });
   t.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, { value: unknown; source: string }>;
   t.same(out['maxDepth'], { value: 12, source: 'flag' });
   t.same(out['datastore'], { value: 'postgres://u:***@h/db', source: 'env WARDEN_DATASTORE' });
   t.same(out['metricsAddress'], { value: '0.0.0.0:9090', source: 'env WARDEN_METRICS_ADDRESS' });
-  const bad = spawnSync(process.execPath, [WARDEN_BIN, 'serve', '--print-config'], { encoding: 'utf8', env: { ...process.env, WARDEN_MAX_IN_FLIGHT: 'lots' }, timeout: 30_000 });
+  const bad = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'serve', '--print-config'), { encoding: 'utf8', env: { ...process.env, WARDEN_MAX_IN_FLIGHT: 'lots' }, timeout: 30_000 });
   t.equal(bad.status, 3, 'a bad value is a usage error');
   t.equal(bad.stderr.trim(), 'warden: WARDEN_MAX_IN_FLIGHT must be a whole number, got `lots`');
 });

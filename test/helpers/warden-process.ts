@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { NODE, nodeArgs } from './node-process.js';
 
 /** The built `warden` binary (npm test builds first). */
 export const WARDEN_BIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
@@ -10,7 +11,7 @@ export const WARDEN_BIN = fileURLToPath(new URL('../../dist/src/main.js', import
  * its "serving" log line; stopped (SIGTERM) when the test ends unless it has exited already.
  */
 export function serveProcess(t: Test, args: readonly string[], options: { cwd?: string } = {}): Promise<{ child: ChildProcess; address: string; log: () => string }> {
-  const child = spawn(process.execPath, [WARDEN_BIN, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const child = spawn(NODE, nodeArgs(WARDEN_BIN, 'serve', ...args), { stdio: ['ignore', 'ignore', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
   let log = '';
   t.teardown(() => (child.exitCode !== null || child.signalCode ? undefined : new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')))));
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { apiClient, obj, relMsg, subj, tenantCall } from '../helpers/api-client.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const SCHEMA = 'definition user {}\ndefinition doc { relation viewer: user  permission view = viewer }';
 
@@ -104,8 +105,8 @@ t.test('tenants and API keys', async (t) => {
 t.test('warden keys create, list and revoke work on the datastore directly', async (t) => {
   const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
   const url = await freshDatabase(t);
-  spawnSync(process.execPath, [bin, 'migrate', '--datastore', url]);
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args, '--datastore', url], { encoding: 'utf8' });
+  spawnSync(NODE, nodeArgs(bin, 'migrate', '--datastore', url));
+  const run = (...args: string[]) => spawnSync(NODE, nodeArgs(bin, ...args, '--datastore', url), { encoding: 'utf8' });
   const created = run('keys', 'create', '--tenant', 'acme', '--scope', 'check,read', '--json');
   t.equal(created.status, 0, created.stderr);
   const key = JSON.parse(created.stdout);
@@ -120,12 +121,12 @@ t.test('warden keys create, list and revoke work on the datastore directly', asy
   t.match(again.stderr, /^warden: no active key `[^`]+`: see `warden keys list`\n$/);
   t.equal(run('keys', 'create', '--scope', 'everything').status, 3, 'a bad scope is a usage error');
   const dir = mkdtempSync(join(tmpdir(), 'warden-keys-'));
-  t.equal(spawnSync(process.execPath, [bin, 'keys', 'create', '--datastore', `pglite:${dir}`], { encoding: 'utf8' }).status, 0, 'works on the embedded store too');
+  t.equal(spawnSync(NODE, nodeArgs(bin, 'keys', 'create', '--datastore', `pglite:${dir}`), { encoding: 'utf8' }).status, 0, 'works on the embedded store too');
   // Listing where there is no store names the missing store; it does not make an empty one.
   const empty = mkdtempSync(join(tmpdir(), 'warden-nostore-'));
   const env = { ...process.env };
   delete env['WARDEN_DATASTORE'];
-  const listed2 = spawnSync(process.execPath, [bin, 'keys', 'list'], { encoding: 'utf8', cwd: empty, env });
+  const listed2 = spawnSync(NODE, nodeArgs(bin, 'keys', 'list'), { encoding: 'utf8', cwd: empty, env });
   t.equal(listed2.status, 3, 'keys list with no store is a usage error');
   t.match(listed2.stderr, /^warden: there is no embedded store at \.\/warden-data: name the store with --datastore/);
   t.notOk(existsSync(join(empty, 'warden-data')), 'and no empty store was created');

@@ -9,6 +9,7 @@ import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { databaseWithKey } from '../helpers/postgres.js';
 import { serveProcess, WARDEN_BIN } from '../helpers/warden-process.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 // SpiceDB's own Node client (@authzed/authzed-node), unchanged, against a Warden server: the
 // authzed.api.v1 surface on the native port, with a Warden key as its bearer token.
@@ -247,7 +248,7 @@ t.test('SpiceDB clients work against Warden unchanged', async (t) => {
 });
 
 t.test('warden serve --testing: each token its own empty tenant, for client test suites', async (t) => {
-  const refused = spawnSync(process.execPath, [WARDEN_BIN, 'serve', '--testing', '--address', '0.0.0.0:0'], { encoding: 'utf8' });
+  const refused = spawnSync(NODE, nodeArgs(WARDEN_BIN, 'serve', '--testing', '--address', '0.0.0.0:0'), { encoding: 'utf8' });
   t.equal(refused.status, 3, 'a non-loopback address is refused');
   t.match(refused.stderr, /--testing listens on loopback only.*--testing-any-address/);
   const { address: endpoint, log } = await serveProcess(t, ['--testing', '--address', '127.0.0.1:0', '--grace-ms', '200']);

@@ -10,18 +10,19 @@ import { loadApi, serviceClient } from '../../src/server/proto.js';
 import { MemoryDatastore } from '../../src/store/memory/memory-datastore.js';
 import { apiClient, obj, subj } from '../helpers/api-client.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
 t.test('warden serve refuses an unmigrated database with a clear message', async (t) => {
   const url = await freshDatabase(t);
-  const r = spawnSync(process.execPath, [bin, 'serve', '--datastore', url, '--address', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(NODE, nodeArgs(bin, 'serve', '--datastore', url, '--address', '127.0.0.1:0'), { encoding: 'utf8', timeout: 30_000 });
   t.equal(r.status, 3);
   t.match(r.stderr, /the database is not migrated .* run `warden migrate` first/);
 });
 
 t.test('warden serve: authentication on by default, graceful stop on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--datastore', 'memory', '--address', '127.0.0.1:0', '--grace-ms', '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, nodeArgs(bin, 'serve', '--datastore', 'memory', '--address', '127.0.0.1:0', '--grace-ms', '2000'), { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   child.stderr.on('data', (d) => (err += String(d)));
@@ -56,7 +57,7 @@ t.test('warden serve: authentication on by default, graceful stop on SIGTERM', a
 
 /** Starts `warden serve` with these arguments; resolves once it listens. */
 async function serve(args: string[]): Promise<{ address: string; log: () => string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NODE, nodeArgs(bin, 'serve', '--address', '127.0.0.1:0', ...args), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const address = await new Promise<string>((resolve, reject) => {
@@ -78,7 +79,7 @@ t.test('the embedded store: one process at a time, the first key made once and k
   t.equal(statSync(join(dir, 'first-key')).mode & 0o777, 0o600, 'readable by its owner only');
   t.match(first.log(), /it is in [^"]*first-key \(readable by this user only\)/);
   t.notOk(first.log().includes(key), 'the key is not in the log');
-  const other = spawnSync(process.execPath, [bin, 'keys', 'create', '--datastore', `pglite:${dir}`], { encoding: 'utf8', timeout: 30_000 });
+  const other = spawnSync(NODE, nodeArgs(bin, 'keys', 'create', '--datastore', `pglite:${dir}`), { encoding: 'utf8', timeout: 30_000 });
   t.equal(other.status, 4, 'a second process cannot open the directory');
   t.match(other.stderr, /^warden: the embedded store .* is open in another process \(pid \d+, such as a running `warden serve`\)/);
   t.equal(await first.stop(), 0);
@@ -88,13 +89,13 @@ t.test('the embedded store: one process at a time, the first key made once and k
   await t.rejects(api.permission.Check({ resource: obj('doc:a'), permission: 'view', subject: subj('user:x') }), { code: status.FAILED_PRECONDITION }, 'the first key still works');
   api.close();
   t.equal(await second.stop(), 0);
-  const after = spawnSync(process.execPath, [bin, 'keys', 'list', '--datastore', `pglite:${dir}`], { encoding: 'utf8', timeout: 30_000 });
+  const after = spawnSync(NODE, nodeArgs(bin, 'keys', 'list', '--datastore', `pglite:${dir}`), { encoding: 'utf8', timeout: 30_000 });
   t.equal(after.status, 0, 'free again once the server stops');
   t.match(after.stdout, /created by warden serve on first start/);
 });
 
 t.test('warden serve --insecure-no-auth says so loudly', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--insecure-no-auth', '--datastore', 'memory', '--address', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NODE, nodeArgs(bin, 'serve', '--insecure-no-auth', '--datastore', 'memory', '--address', '127.0.0.1:0'), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve) => {
     child.stderr.on('data', (d) => {
@@ -110,7 +111,7 @@ t.test('warden serve --insecure-no-auth says so loudly', async (t) => {
 });
 
 t.test('mismatched TLS flags are a usage error', async (t) => {
-  const r = spawnSync(process.execPath, [bin, 'serve', '--tls-cert', 'x.pem', '--datastore', 'memory'], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(NODE, nodeArgs(bin, 'serve', '--tls-cert', 'x.pem', '--datastore', 'memory'), { encoding: 'utf8', timeout: 30_000 });
   t.equal(r.status, 3, '--tls-cert without --tls-key is a usage error');
   t.match(r.stderr, /--tls-cert and --tls-key go together/);
 });

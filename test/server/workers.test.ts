@@ -5,6 +5,7 @@ import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { apiClient, obj, relMsg, subj } from '../helpers/api-client.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
@@ -23,7 +24,7 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
   await ds.migrate();
   const token = (await createKey(ds.access, 'default', ['check', 'read', 'write', 'schema'])).token;
   await ds.close();
-  const server = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--workers', '2', '--pg-pool-size', '3', '--grace-ms', '500', '--metrics-address', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(NODE, nodeArgs(bin, 'serve', '--address', '127.0.0.1:0', '--datastore', url, '--workers', '2', '--pg-pool-size', '3', '--grace-ms', '500', '--metrics-address', '127.0.0.1:0'), { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
   t.teardown(() => {
@@ -93,7 +94,7 @@ t.test('warden serve --workers 2 on PostgreSQL: one port, every worker consisten
 });
 
 t.test('--workers with the embedded store says it serves from one process', async (t) => {
-  const server = spawn(process.execPath, [bin, 'serve', '--address', '127.0.0.1:0', '--datastore', 'memory', '--workers', '2', '--insecure-no-auth'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(NODE, nodeArgs(bin, 'serve', '--address', '127.0.0.1:0', '--datastore', 'memory', '--workers', '2', '--insecure-no-auth'), { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr.on('data', (d) => (log += String(d)));
   const exited = new Promise((resolve) => server.once('exit', resolve));

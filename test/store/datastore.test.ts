@@ -9,6 +9,7 @@ import { parseRelationship } from '../../src/model/relationship-syntax.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { PostgresDatastore } from '../../src/store/postgres/postgres-datastore.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const bin = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const touch = (s: string) => ({ operation: 'touch' as const, relationship: parseRelationship(s) });
@@ -18,12 +19,12 @@ t.test('serving needs a migrated database, and no newer one', async (t) => {
   const ds = PostgresDatastore.postgres(url);
   t.teardown(() => ds.close());
   await t.rejects(ds.assertMigrated(), { code: 'FAILED_PRECONDITION', message: /not migrated .* run `warden migrate` first/ });
-  const r = spawnSync(process.execPath, [bin, 'migrate', '--datastore', url], { encoding: 'utf8' });
+  const r = spawnSync(NODE, nodeArgs(bin, 'migrate', '--datastore', url), { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /^migrated postgres:\/\/.* \(datastore [0-9a-f-]{36}\)$/m);
   await ds.assertMigrated();
   t.match(ds.id, /^[0-9a-f-]{36}$/);
-  const again = spawnSync(process.execPath, [bin, 'migrate'], { encoding: 'utf8', env: { ...process.env, WARDEN_DATASTORE: url } });
+  const again = spawnSync(NODE, nodeArgs(bin, 'migrate'), { encoding: 'utf8', env: { ...process.env, WARDEN_DATASTORE: url } });
   t.equal(again.status, 0, 'migrating twice is harmless; WARDEN_DATASTORE is read');
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -49,7 +50,7 @@ t.test('PGlite keeps acknowledged writes across a restart of the process', async
     const rows = await s.snapshot(${JSON.stringify(rev)}).query({ resourceType: 'doc' });
     console.log(JSON.stringify({ id: ds.id, rows: rows.length, schema: (await s.readSchema(await s.headRevision()))?.text }));
     await ds.close();`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const r = spawnSync(NODE, nodeArgs('--input-type=module', '-e', script), { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { id, rows: 1, schema: 'definition user {}' });
 });

@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { LOCK_STALE_MS, lockDirectory } from '../../src/store/postgres/dir-lock.js';
+import { NODE, nodeArgs } from '../helpers/node-process.js';
 
 const lockFile = (dir: string) => join(dir, 'warden.lock');
 const holder = (dir: string) => JSON.parse(readFileSync(lockFile(dir), 'utf8')) as { id: string; pid: number; ns: string | null };
@@ -21,7 +22,7 @@ const boot = (() => {
     return null;
   }
 })();
-const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+const deadPid = (): number => Number(spawnSync(NODE, nodeArgs('-e', 'process.stdout.write(String(process.pid))'), { encoding: 'utf8' }).stdout);
 const age = (dir: string, ms: number): void => {
   const then = new Date(Date.now() - ms);
   utimesSync(lockFile(dir), then, then);
