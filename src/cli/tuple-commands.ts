@@ -8,6 +8,7 @@ import type { Relationship } from '../model/relationship.js';
 import { UsageError } from './connection.js';
 import { GRPC_CODE_NAMES, clientOptions, consistencyOf, consistencyOptions, emit, importRelationships, isServiceError, local, parseTuple, readFile, withApi } from './cli-support.js';
 import { readLines } from './query-commands.js';
+import { FILTER_SYNTAX, filterMessage, parseFilterText } from '../model/filter-syntax.js';
 
 type Format = 'jsonl' | 'csv' | 'yaml';
 
@@ -142,14 +143,9 @@ export async function* streamRelationships(file: string, format: Format): AsyncG
 
 /** `type[:id][#relation][@subjecttype[:id][#relation]]` as a RelationshipFilter message. */
 export function parseFilter(text: string): unknown {
-  const m = /^([a-z][a-z0-9_/]*)(?::([^#@]+))?(?:#([a-z][a-z0-9_]*))?(?:@([a-z][a-z0-9_/]*)(?::([^#]+))?(?:#([a-z][a-z0-9_.]*))?)?$/.exec(text);
-  if (!m) throw new UsageError(`\`${text}\` is not a filter: type[:id][#relation][@subjecttype[:id][#relation]]`);
-  return {
-    resource_type: m[1],
-    optional_resource_id: m[2] ?? '',
-    optional_relation: m[3] ?? '',
-    optional_subject_filter: m[4] ? { subject_type: m[4], optional_subject_id: m[5] ?? '', optional_relation: m[6] ?? '' } : null,
-  };
+  const f = parseFilterText(text);
+  if (!f) throw new UsageError(`\`${text}\` is not a filter: ${FILTER_SYNTAX}`);
+  return filterMessage(f);
 }
 
 const OPS = { write: 'OPERATION_CREATE', touch: 'OPERATION_TOUCH', delete: 'OPERATION_DELETE' } as const;
