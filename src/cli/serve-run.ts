@@ -12,6 +12,7 @@ import { openDatastore } from '../store/open-datastore.js';
 import { redactUrl } from '../config/datastore-config.js';
 import { writePrivateFile } from './profiles.js';
 import type { ServeConfig } from '../config/serve-config.js';
+import type { ConsoleServer } from '../console/console-server.js';
 import { startOpsServer, type OpsServer, type OpsSources } from '../server/ops-server.js';
 import type { ReadinessState } from '../server/readiness.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -129,6 +130,16 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const host = config.address.replace(/:\d+$/, '');
   const address = `${host}:${server.port}`;
   log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redactUrl(config.datastore), tls: !!config.tlsCert, auth: config.testing ? 'testing' : config.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  // The console: each process serves it beside its gRPC server (workers share its port as they share the API's).
+  let consoleServer: ConsoleServer | null = null;
+  if (config.consoleAddress) {
+    const { credentials } = await import('@grpc/grpc-js');
+    const { startConsole } = await import('../console/console-server.js');
+    // The gateway calls this very server over loopback; with TLS it trusts the server's own certificate.
+    const creds = config.tlsCert ? credentials.createSsl(readFileSync(config.tlsCert), null, null, { checkServerIdentity: () => undefined }) : credentials.createInsecure();
+    consoleServer = await startConsole(config.consoleAddress, { grpcAddress: `${/^(0\.0\.0\.0|\[?::\]?)$/.test(host) ? '127.0.0.1' : host}:${server.port}`, credentials: creds, definition: server.definition });
+    if (speaks) log('info', 'console serving', { url: `http://${config.consoleAddress.replace(/:\d+$/, '')}:${consoleServer.port}/` });
+  }
   // One process serves the ops endpoint: this one alone, or the primary for its workers.
   let ops: OpsServer | null = null;
   if (slot === null && config.metricsAddress) {
@@ -170,7 +181,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
       if (gc) clearInterval(gc);
       server
         .shutdown(config.graceMs)
-        .then(() => Promise.all([ds.close(), redis?.close(), ops?.close(), telemetry.shutdown()]).then(() => undefined))
+        .then(() => Promise.all([ds.close(), redis?.close(), ops?.close(), consoleServer?.close(), telemetry.shutdown()]).then(() => undefined))
         .then(resolve, resolve);
     };
     // `on`, not `once`: a worker hears Ctrl-C from its terminal and again from the primary.

@@ -46,6 +46,7 @@ export interface ServeConfig {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFormat: 'auto' | 'json' | 'pretty';
   readonly metricsAddress: string | undefined;
+  readonly consoleAddress: string | undefined;
   readonly otlpEndpoint: string | undefined;
   readonly traceSampleRatio: number;
   readonly serviceName: string;
@@ -104,6 +105,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { key: 'auditRetentionMs', flag: '--audit-retention-ms <ms>', env: ['WARDEN_AUDIT_RETENTION_MS'], kind: 'int', help: 'keep audit history this long, pruned as often as garbage collection runs (0: forever)', defaultText: String(DEFAULT_AUDIT_RETENTION_MS) },
   { key: 'logLevel', flag: '--log-level <level>', env: ['WARDEN_LOG_LEVEL'], kind: LOG_LEVELS, help: 'least severe log lines written (debug adds one line per call)', defaultText: 'info' },
   { key: 'logFormat', flag: '--log-format <format>', env: ['WARDEN_LOG_FORMAT'], kind: ['auto', 'json', 'pretty'], help: 'JSON lines, or readable lines; auto: readable on a terminal', defaultText: 'auto' },
+  { key: 'consoleAddress', flag: '--console-address <host:port>', env: ['WARDEN_CONSOLE_ADDRESS'], kind: 'string', help: 'serve the web console (and its HTTP/JSON gateway to the API) here; the key is entered in the browser', defaultText: 'off' },
   { key: 'metricsAddress', flag: '--metrics-address <host:port>', env: ['WARDEN_METRICS_ADDRESS'], kind: 'string', help: 'serve Prometheus metrics (/metrics) and probes (/healthz, /readyz) over HTTP here', defaultText: 'off' },
   { key: 'otlpEndpoint', flag: '--otlp-endpoint <url>', env: ['WARDEN_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'], kind: 'string', help: 'export traces and metrics over OTLP/HTTP to this collector (http://host:4318)', defaultText: 'off', secret: 'url' },
   { key: 'traceSampleRatio', flag: '--trace-sample-ratio <r>', env: ['WARDEN_TRACE_SAMPLE_RATIO'], kind: 'ratio', help: 'share of calls traced when the caller did not decide (0..1; a sampled traceparent is always followed)', defaultText: '0.1' },
@@ -189,6 +191,10 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
   const pgPoolSize = v('pgPoolSize', 10);
   if (pgPoolSize < 1) throw new ConfigError('--pg-pool-size must be at least 1');
   const quantizationMs = v('quantizationMs', DEFAULT_QUANTIZATION_MS);
+  const consoleAddress = v<string | undefined>('consoleAddress', undefined);
+  if (consoleAddress !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(consoleAddress)) {
+    throw new ConfigError(`--console-address must be host:port, got \`${consoleAddress}\``);
+  }
   const metricsAddress = v<string | undefined>('metricsAddress', undefined);
   if (metricsAddress !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(metricsAddress)) {
     throw new ConfigError(`--metrics-address must be host:port, got \`${metricsAddress}\``);
@@ -233,6 +239,7 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
     logLevel: v('logLevel', 'info'),
     logFormat: v('logFormat', 'auto'),
     metricsAddress,
+    consoleAddress,
     otlpEndpoint,
     traceSampleRatio: v('traceSampleRatio', 0.1),
     serviceName: v('serviceName', 'warden'),

@@ -17,6 +17,7 @@ import { Engine } from '../engine/engine.js';
 import type { Datastore } from '../store/datastore.js';
 import { clientStream, MAX_WATCH_MS, serverStream, tolerantDeserializer, unary, type Authenticate, type ErrorLog, type Scope } from './call.js';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { loadApi } from './proto.js';
 import { Readiness } from './readiness.js';
 import { reflectionService } from './reflection.js';
@@ -54,6 +55,8 @@ export interface RunningServer {
   readonly readiness: Readiness;
   /** The edge token signer (its JWKS is served over HTTP too). */
   readonly tokens: EdgeTokens;
+  /** The API it serves, as loaded (for the console's gateway). */
+  readonly definition: PackageDefinition;
   /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then ends the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -242,6 +245,7 @@ export async function startServer(options: ServerOptions, address: string): Prom
     port,
     readiness,
     tokens,
+    definition,
     async shutdown(graceMs: number): Promise<void> {
       unsubscribe();
       listings.close();

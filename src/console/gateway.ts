@@ -1,0 +1,149 @@
+import { Client, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import type { MethodDefinition, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
+import { jsonToStruct, structToJson } from '../api/convert.js';
+
+/** The API methods the console may call through the gateway, by service: no admin services, no client streams. */
+export const GATEWAY_METHODS: Readonly<Record<string, readonly string[]>> = {
+  PermissionService: ['Check', 'BatchCheck', 'Expand', 'ListObjects', 'ListSubjects', 'ListPermissions'],
+  RelationshipService: ['Write', 'Delete', 'Read'],
+  SchemaService: ['ReadSchema', 'WriteSchema', 'ValidateSchema', 'SimulateSchema'],
+  WatchService: ['Watch'],
+};
+
+/** How a gRPC status reads over HTTP (as grpc-gateway maps them). */
+const HTTP_STATUS: Readonly<Record<number, number>> = {
+  [status.OK]: 200,
+  [status.CANCELLED]: 499,
+  [status.INVALID_ARGUMENT]: 400,
+  [status.DEADLINE_EXCEEDED]: 504,
+  [status.NOT_FOUND]: 404,
+  [status.ALREADY_EXISTS]: 409,
+  [status.PERMISSION_DENIED]: 403,
+  [status.RESOURCE_EXHAUSTED]: 429,
+  [status.FAILED_PRECONDITION]: 400,
+  [status.ABORTED]: 409,
+  [status.OUT_OF_RANGE]: 400,
+  [status.UNIMPLEMENTED]: 501,
+  [status.UNAVAILABLE]: 503,
+  [status.UNAUTHENTICATED]: 401,
+};
+
+/** An error as the gateway answers it: the gRPC status, its name, the message and the field it names. */
+export interface GatewayError {
+  readonly code: number;
+  readonly status: string;
+  readonly message: string;
+  readonly field?: string;
+  /** The HTTP status it is sent with. */
+  readonly http: number;
+}
+
+/** A gateway error from a failed call (or anything thrown on the way). */
+export function gatewayError(e: unknown): GatewayError {
+  const se = e as Partial<ServiceError>;
+  if (typeof se.code === 'number' && se.code in status) {
+    const field = se.metadata?.get('warden-field')[0];
+    return {
+      code: se.code,
+      status: status[se.code] as string,
+      message: se.details || se.message || 'failed',
+      ...(typeof field === 'string' ? { field } : {}),
+      http: HTTP_STATUS[se.code] ?? 500,
+    };
+  }
+  return { code: status.INTERNAL, status: 'INTERNAL', message: 'the gateway failed to make the call', http: 500 };
+}
+
+/** A gateway error of the gateway's own (bad path, bad body), before any call is made. */
+export function requestError(code: status, message: string, field?: string): GatewayError {
+  return { code, status: status[code] as string, message, ...(field ? { field } : {}), http: HTTP_STATUS[code] ?? 400 };
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Request JSON to the message proto-loader takes: `context` and `metadata` (plain JSON objects over HTTP) become Structs. */
+export function requestMessage(v: Json, key = ''): unknown {
+  if (Array.isArray(v)) return v.map((x) => requestMessage(x));
+  if (v === null || typeof v !== 'object') return v;
+  if (key === 'context' || key === 'metadata') return Array.isArray(v) ? v : jsonToStruct(v);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = requestMessage(x, k);
+  return out;
+}
+
+const isStruct = (v: object): v is { fields: Record<string, never> } =>
+  Object.keys(v).length === 1 && 'fields' in v && typeof (v as { fields: unknown }).fields === 'object' && (v as { fields: unknown }).fields !== null;
+
+/** A response message as JSON: Structs as plain objects, Timestamps as RFC 3339 strings, bytes as base64. */
+export function responseJson(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v.toString('base64');
+  if (Array.isArray(v)) return v.map(responseJson);
+  if (typeof v !== 'object') return v;
+  if (isStruct(v)) return structToJson(v as Parameters<typeof structToJson>[0]);
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 2 && 'seconds' in o && 'nanos' in o) {
+    const ms = Number(o['seconds']) * 1000 + Math.floor(Number(o['nanos']) / 1e6);
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = responseJson(o[k]);
+  return out;
+}
+
+/**
+ * The console's HTTP/JSON gateway to the gRPC API: it calls the server it runs beside over
+ * loopback with the caller's own key (the browser's `Authorization` header, passed on as is), so
+ * every rule of the API (auth, scopes, limits, admission) applies to the console unchanged.
+ */
+export class GrpcGateway {
+  readonly #client: Client;
+  readonly #methods = new Map<string, MethodDefinition<object, object>>();
+
+  constructor(address: string, credentials: ChannelCredentials, definition: PackageDefinition) {
+    this.#client = new Client(address, credentials);
+    for (const [service, methods] of Object.entries(GATEWAY_METHODS)) {
+      const def = definition[`warden.v1.${service}`] as ServiceDefinition;
+      for (const m of methods) this.#methods.set(`${service}/${m}`, def[m] as MethodDefinition<object, object>);
+    }
+  }
+
+  /** The method at `Service/Method`, or null when the gateway does not offer it. */
+  method(name: string): { readonly streaming: boolean } | null {
+    const m = this.#methods.get(name);
+    return m ? { streaming: m.responseStream } : null;
+  }
+
+  #metadata(authorization: string | undefined): Metadata {
+    const md = new Metadata();
+    if (authorization) md.set('authorization', authorization);
+    return md;
+  }
+
+  /** A unary call: the response message as JSON. */
+  unary(name: string, body: Json, authorization: string | undefined, deadlineMs: number): Promise<unknown> {
+    const m = this.#methods.get(name)!;
+    return new Promise((resolve, reject) => {
+      this.#client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, requestMessage(body) as object, this.#metadata(authorization), { deadline: Date.now() + deadlineMs }, (err, res) =>
+        err ? reject(err) : resolve(responseJson(res)),
+      );
+    });
+  }
+
+  /** A server-streaming call: each message as JSON to `onMessage`; resolves at the end, rejects on an error; `cancel` ends it early. */
+  stream(name: string, body: Json, authorization: string | undefined, deadlineMs: number, onMessage: (m: unknown) => void): { done: Promise<void>; cancel: () => void } {
+    const m = this.#methods.get(name)!;
+    const call = this.#client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, requestMessage(body) as object, this.#metadata(authorization), deadlineMs ? { deadline: Date.now() + deadlineMs } : {});
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (d: unknown) => onMessage(responseJson(d)));
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    return { done, cancel: () => call.cancel() };
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
