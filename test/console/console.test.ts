@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +171,17 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.setDefaultTimeout(15_000);
+  // Accessibility by axe-core (contrast, names, roles, structure): no serious or critical violation on any view.
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const accessible = async (view: string): Promise<void> => {
+    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+    const violations = await page.evaluate(async () => {
+      const r = await (window as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[]; passes: unknown[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+      return { rules: r.passes.length + r.violations.length, serious: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`) };
+    });
+    t.ok(violations.rules > 10, `${view}: axe ran ${violations.rules} rules`);
+    t.same(violations.serious, [], `${view}: no serious accessibility violations`);
+  };
   const shot = async (name: string): Promise<void> => void (screenshots && (await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })));
 
   await page.goto(s.console);
@@ -184,6 +196,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.getByText('Valid.').waitFor();
   t.ok(await page.locator('.highlight .tok-keyword').count() > 5, 'keywords are highlighted');
   await shot('schema');
+  await accessible('schema');
   const editor = page.getByLabel('Schema', { exact: true });
   await editor.evaluate((el: HTMLTextAreaElement) => {
     el.value = el.value.replace('relation banned: user', 'relation banned: usr');
@@ -194,6 +207,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   t.match(await diag.textContent(), /^20:20: unknown type `usr`/, 'the error at line:column');
   t.match(await page.locator('.diff .add').first().textContent(), /relation banned: usr/, 'the diff against the stored schema');
   await shot('schema-error');
+  await accessible('schema with an error');
 
   // Model: a node per definition, edges for relations.
   await page.getByRole('link', { name: 'Model' }).click();
@@ -202,6 +216,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   t.ok(await page.locator('svg.model g.edge').count() >= 8, 'relation edges');
   t.equal(await page.locator('svg.model g.edge.walked').count(), 2, 'the relations arrows walk (parent) are marked');
   await shot('model');
+  await accessible('model');
 
   // Relationships: the first type with relations, paged; add and delete.
   await page.getByRole('link', { name: 'Relationships' }).click();
@@ -213,6 +228,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.getByText(/25 relationships on this page; more follow/).waitFor();
   const firstPage = await page.locator('table.list tbody tr').allTextContents();
   await shot('relationships');
+  await accessible('relationships');
   await page.getByRole('button', { name: 'Next page' }).click();
   await page.getByText(/7 relationships on this page\./).waitFor();
   const secondPage = await page.locator('table.list tbody tr').allTextContents();
@@ -249,6 +265,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.getByRole('heading', { name: 'Expand' }).waitFor();
   t.ok(await page.locator('ul.tree details').count() > 2, 'the Expand tree, collapsible');
   await shot('check');
+  await accessible('check');
   await page.getByLabel('Subject').fill('user:mallory');
   await page.getByRole('button', { name: 'Check', exact: true }).click();
   await page.getByText('Denied', { exact: true }).waitFor();
@@ -261,6 +278,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.getByRole('button', { name: 'Look up' }).click();
   await page.getByText('document:q3').waitFor();
   await shot('lookups');
+  await accessible('lookups');
   await page.getByLabel('Lookup').selectOption('subjects');
   await page.getByLabel('Resource', { exact: true }).fill('document:q3');
   await page.getByLabel('Permission').fill('view');
@@ -280,6 +298,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await row.getByRole('button').click();
   t.match(await page.locator('td', { hasText: 'user:alice' }).first().textContent(), /user:alice/, 'and the answers behind the count');
   await shot('simulate');
+  await accessible('simulate');
 
   // Watch: a change made elsewhere shows up live.
   await page.getByRole('link', { name: 'Watch' }).click();
@@ -288,6 +307,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await api(s, 'RelationshipService/Write', { updates: [rel('document:q9', 'viewer', 'user:dave')] });
   await page.getByText('document:q9#viewer@user:dave').waitFor();
   await shot('watch');
+  await accessible('watch');
   await page.getByRole('button', { name: 'Stop watching' }).click();
 
   // Keyboard: the skip link comes first, then the views; a view's heading takes focus.
@@ -306,5 +326,6 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
     t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), `${view} fits a phone`);
   }
   await shot('phone');
+  await accessible('phone width');
   t.same(problems, [], 'no console errors or warnings');
 }
