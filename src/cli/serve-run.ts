@@ -130,6 +130,17 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const host = config.address.replace(/:\d+$/, '');
   const address = `${host}:${server.port}`;
   log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redactUrl(config.datastore), tls: !!config.tlsCert, auth: config.testing ? 'testing' : config.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  // A listener beside the API that cannot start (its port taken, say) stops the server: it exits
+  // with the flag named, rather than serving on without what was asked for.
+  const beside = async <T>(flag: string, address: string, start: () => Promise<T>): Promise<T> => {
+    try {
+      return await start();
+    } catch (e) {
+      await server.shutdown(0).catch(() => {});
+      await Promise.all([ds.close(), redis?.close(), telemetry.shutdown()]).catch(() => {});
+      throw new Error(`${flag} ${address}: ${(e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is in use' : (e as Error).message}`);
+    }
+  };
   // The console: each process serves it beside its gRPC server (workers share its port as they share the API's).
   let consoleServer: ConsoleServer | null = null;
   if (config.consoleAddress) {
@@ -137,13 +148,18 @@ export async function runServe(config: ServeConfig): Promise<void> {
     const { startConsole } = await import('../console/console-server.js');
     // The gateway calls this very server over loopback; with TLS it trusts the server's own certificate.
     const creds = config.tlsCert ? credentials.createSsl(readFileSync(config.tlsCert), null, null, { checkServerIdentity: () => undefined }) : credentials.createInsecure();
-    consoleServer = await startConsole(config.consoleAddress, { grpcAddress: `${/^(0\.0\.0\.0|\[?::\]?)$/.test(host) ? '127.0.0.1' : host}:${server.port}`, credentials: creds, definition: server.definition });
+    const consoleAddress = config.consoleAddress;
+    consoleServer = await beside('--console-address', consoleAddress, () => startConsole(consoleAddress, { grpcAddress: `${/^(0\.0\.0\.0|\[?::\]?)$/.test(host) ? '127.0.0.1' : host}:${server.port}`, credentials: creds, definition: server.definition }));
     if (speaks) log('info', 'console serving', { url: `http://${config.consoleAddress.replace(/:\d+$/, '')}:${consoleServer.port}/` });
   }
   // One process serves the ops endpoint: this one alone, or the primary for its workers.
   let ops: OpsServer | null = null;
   if (slot === null && config.metricsAddress) {
-    ops = await startOpsServer(config.metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state, jwks: () => server.tokens.jwks() });
+    const metricsAddress = config.metricsAddress;
+    ops = await beside('--metrics-address', metricsAddress, () => startOpsServer(metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state, jwks: () => server.tokens.jwks() }).catch(async (e: unknown) => {
+      await consoleServer?.close();
+      throw e;
+    }));
     log('info', 'ops endpoint serving', { address: `${config.metricsAddress.replace(/:\d+$/, '')}:${ops.port}`, paths: [...(telemetry.metricsText ? ['/metrics'] : []), '/healthz', '/readyz', '/.well-known/jwks.json'] });
   }
   answerOpsQuestions({ metrics: telemetry.metricsText, readiness: () => server.readiness.state });

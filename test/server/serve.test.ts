@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +109,18 @@ t.test('warden serve --insecure-no-auth says so loudly', async (t) => {
   await exited;
   t.match(err, /"level":"warn".*AUTHENTICATION IS OFF \(--insecure-no-auth\)/);
   t.match(err, /"auth":"off"/);
+});
+
+t.test('a console or metrics address that is taken stops the server, naming the flag', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  for (const flag of ['--console-address', '--metrics-address']) {
+    const r = spawnSync(NODE, nodeArgs(bin, 'serve', '--datastore', 'memory', '--address', '127.0.0.1:0', flag, `127.0.0.1:${port}`), { encoding: 'utf8', timeout: 30_000 });
+    t.equal(r.status, 4, `${flag}: the server exits (it does not serve on without it)`);
+    t.match(r.stderr, new RegExp(`^warden: ${flag} 127\\.0\\.0\\.1:${port}: the address is in use$`, 'm'));
+  }
 });
 
 t.test('mismatched TLS flags are a usage error', async (t) => {
