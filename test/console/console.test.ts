@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import t, { type Test } from 'tap';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { loadApi, serviceClient } from '../../src/server/proto.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
 import { NODE, nodeArgs } from '../helpers/node-process.js';
@@ -46,6 +48,8 @@ definition document {
 
 interface Served {
   console: string;
+  /** The gRPC address. */
+  grpc: string;
   key: string;
 }
 
@@ -69,16 +73,17 @@ async function serve(t: Test, store: 'pglite' | 'postgres'): Promise<Served> {
   const child = spawn(NODE, nodeArgs(WARDEN_BIN, 'serve', '--datastore', datastore, '--address', '127.0.0.1:0', '--console-address', '127.0.0.1:0', '--grace-ms', '200', '--workers', '1'), { stdio: ['ignore', 'ignore', 'pipe'] });
   t.teardown(() => (child.exitCode !== null ? undefined : new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')))));
   let log = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, grpc] = await new Promise<[string, string]>((resolve, reject) => {
     child.stderr!.on('data', (d) => {
       log += String(d);
       const m = /"url":"([^"]+)"[^\n]*"msg":"console serving"/.exec(log);
-      if (m) resolve(m[1]!);
+      const a = /"address":"([^"]+)"[^\n]*"msg":"serving"/.exec(log);
+      if (m && a) resolve([m[1]!, a[1]!]);
     });
     child.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));
   });
   key ??= readFileSync(join(datastore.slice('pglite:'.length), 'first-key'), 'utf8').trim();
-  return { console: url, key };
+  return { console: url, grpc, key };
 }
 
 /** A call through the gateway as the browser makes it. */
@@ -135,6 +140,15 @@ t.test('the console gateway: the API over HTTP/JSON, with the caller key and cle
   t.equal(get.status, 405);
   const plain = await fetch(`${s.console}api/PermissionService/Check`, { method: 'POST', body: '{}' });
   t.equal(plain.status, 415, 'JSON only');
+  // The console can do what its key can: a key with the read and check scopes reads, and may not write.
+  const keys = new (serviceClient(loadApi().v1, 'KeyService'))(s.grpc, credentials.createInsecure()) as unknown as Record<string, Function>;
+  t.teardown(() => (keys as unknown as { close(): void }).close());
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${s.key}`);
+  const reader = await new Promise<{ secret: string }>((resolve, reject) => keys['CreateKey']!.call(keys, { tenant: 'default', scopes: ['read', 'check'] }, md, (e: Error | null, r: { secret: string }) => (e ? reject(e) : resolve(r))));
+  t.equal((await api(s, 'RelationshipService/Read', { consistency: { fully_consistent: true }, filter: { resource_type: 'document' } }, reader.secret)).status, 200, 'a read-only key reads');
+  t.match(await api(s, 'RelationshipService/Write', { updates: [rel('document:q6', 'viewer', 'user:eve')] }, reader.secret), { status: 403, json: { error: { status: 'PERMISSION_DENIED' } } }, 'and may not write');
+  t.match(await api(s, 'SchemaService/WriteSchema', { schema: SCHEMA }, reader.secret), { status: 403 }, 'nor write the schema');
   const after = await api(s, 'SchemaService/ReadSchema', { consistency: { fully_consistent: true } });
   t.equal(after.json.schema.includes('definition document'), true, 'the server serves on');
 });
