@@ -273,6 +273,8 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.locator('.answer strong').waitFor();
   t.equal(await page.locator('.answer strong').textContent(), 'Allowed');
   t.match(await page.locator('p.path').textContent(), /folder:plans/, 'the path goes through the folder');
+  // The graph comes after the answer (it waits for the schema): wait for it.
+  await page.locator('svg.model g.node.on').first().waitFor();
   t.same((await page.locator('svg.model g.node.on').evaluateAll((n) => n.map((x) => x.getAttribute('data-type')))).sort(), ['document', 'folder', 'group', 'user'], 'the path is drawn on the graph');
   t.ok(await page.locator('svg.model g.edge.on').count() >= 3, 'its edges too');
   await page.getByRole('button', { name: 'Expand the permission' }).click();
