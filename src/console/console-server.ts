@@ -80,7 +80,11 @@ export async function startConsole(address: string, options: ConsoleOptions): Pr
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const url = new URL(req.url ?? '/', 'http://console');
     if (url.pathname.startsWith('/api/')) {
-      void api(gateway, url.pathname.slice('/api/'.length), req, res);
+      api(gateway, url.pathname.slice('/api/'.length), req, res).catch(() => {
+        // Nothing a request sends may take the server down: whatever escaped is a plain 500.
+        if (!res.headersSent) sendError(res, gatewayError(null));
+        else res.end();
+      });
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -122,6 +126,11 @@ export async function startConsole(address: string, options: ConsoleOptions): Pr
 function splitAddress(address: string): [string, string] {
   const i = address.lastIndexOf(':');
   return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), address.slice(i + 1)];
+}
+
+/** The gateway's own errors as they are; a failed call's mapped from its status. */
+function asGatewayError(e: unknown): GatewayError {
+  return e !== null && typeof e === 'object' && typeof (e as GatewayError).http === 'number' ? (e as GatewayError) : gatewayError(e);
 }
 
 function sendError(res: ServerResponse, e: GatewayError): void {
@@ -171,7 +180,7 @@ async function api(gateway: GrpcGateway, name: string, req: IncomingMessage, res
   try {
     body = await readBody(req);
   } catch (e) {
-    return sendError(res, (e as GatewayError).http ? (e as GatewayError) : gatewayError(e));
+    return sendError(res, asGatewayError(e));
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return sendError(res, requestError(status.INVALID_ARGUMENT, 'the body must be a JSON object: the request message', 'body'));
   const auth = req.headers.authorization;
@@ -180,15 +189,20 @@ async function api(gateway: GrpcGateway, name: string, req: IncomingMessage, res
       const out = await gateway.unary(name, body as never, auth, UNARY_DEADLINE_MS);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(out));
     } catch (e) {
-      sendError(res, gatewayError(e));
+      sendError(res, asGatewayError(e));
     }
     return;
   }
   // A stream answers JSON lines: each message a line, and an error (if any) as the last line.
-  const call = gateway.stream(name, body as never, auth, name === 'WatchService/Watch' ? 0 : STREAM_DEADLINE_MS, (m) => {
-    if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
-    res.write(`${JSON.stringify(m)}\n`);
-  });
+  let call: ReturnType<GrpcGateway['stream']>;
+  try {
+    call = gateway.stream(name, body as never, auth, name === 'WatchService/Watch' ? 0 : STREAM_DEADLINE_MS, (m) => {
+      if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+      res.write(`${JSON.stringify(m)}\n`);
+    });
+  } catch (e) {
+    return sendError(res, asGatewayError(e));
+  }
   // The browser went away (a Watch stopped, a page left): so does the call.
   res.on('close', () => call.cancel());
   try {
@@ -196,7 +210,7 @@ async function api(gateway: GrpcGateway, name: string, req: IncomingMessage, res
     if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     res.end();
   } catch (e) {
-    const err = gatewayError(e);
+    const err = asGatewayError(e);
     if (!res.headersSent) return sendError(res, err);
     const { http: _h, ...error } = err;
     res.end(`${JSON.stringify({ error })}\n`);

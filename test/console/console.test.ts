@@ -135,6 +135,25 @@ t.test('the console gateway: the API over HTTP/JSON, with the caller key and cle
   t.match(await api(s, 'KeyService/CreateKey', {}), { status: 501, json: { error: { field: 'path' } } }, 'admin services are not offered');
   t.match(await api(s, 'PermissionService/Check', '{not json'), { status: 400, json: { error: { field: 'body', message: /not JSON/ } } });
   t.match(await api(s, 'PermissionService/Check', '[1]'), { status: 400, json: { error: { field: 'body' } } });
+  // A request that is not the method's message: 400 naming the path, never a 500.
+  const base = { consistency: { fully_consistent: true }, resource: { object_type: 'document', object_id: 'q3' }, permission: 'view', subject: { object: { object_type: 'user', object_id: 'alice' } } };
+  const shapes: [string, string, unknown, string, RegExp][] = [
+    ['PermissionService/Check', 'context as text', { ...base, context: 'x' }, 'context', /expected a JSON object/],
+    ['PermissionService/Check', 'context as a list', { ...base, context: [1] }, 'context', /expected a JSON object/],
+    ['PermissionService/Check', 'a resource as text', { ...base, resource: 'document:q3' }, 'resource', /expected an object \(a ObjectReference message\)/],
+    ['PermissionService/Check', 'a misspelt field', { ...base, permision: 'view' }, 'permision', /CheckRequest has no field `permision`/],
+    ['PermissionService/Check', 'a nested unknown field', { ...base, subject: { object: { object_type: 'user', objectId: 'alice' } } }, 'subject.object.objectId', /no field `objectId`/],
+    ['PermissionService/Check', 'a number for a string', { ...base, permission: 7 }, 'permission', /expected a string/],
+    ['RelationshipService/Read', 'a limit as words', { filter: { resource_type: 'document' }, limit: 'ten' }, 'limit', /expected a whole number/],
+    ['RelationshipService/Write', 'updates not a list', { updates: { operation: 'OPERATION_TOUCH' } }, 'updates', /expected a list/],
+    ['RelationshipService/Write', 'a bad expiry', { updates: [{ operation: 'OPERATION_TOUCH', relationship: { ...rel('document:q7', 'viewer', 'user:x').relationship, optional_expires_at: 'soon' } }] }, 'updates[0].relationship.optional_expires_at', /RFC 3339/],
+  ];
+  for (const [method, what, body, field, message] of shapes) {
+    t.match(await api(s, method, body), { status: 400, json: { error: { status: 'INVALID_ARGUMENT', field, message } } }, `${what}: 400 naming ${field}`);
+  }
+  const expiring = await api(s, 'RelationshipService/Write', { updates: [{ operation: 'OPERATION_TOUCH', relationship: { ...rel('document:q7', 'viewer', 'user:x').relationship, optional_expires_at: '2099-01-01T00:00:00Z' } }] });
+  // The time reaches the API as a Timestamp: the schema (no `use expiration`) is what refuses it.
+  t.match(expiring, { status: 400, json: { error: { status: 'FAILED_PRECONDITION', message: /with no caveat and an expiration is not allowed/ } } }, 'an RFC 3339 expiry reaches the API as a time');
   t.match(await api(s, 'SchemaService/ValidateSchema', { schema: 'x'.repeat(2 * 1024 * 1024) }), { status: 413, json: { error: { field: 'body' } } }, 'a body over the limit');
   const get = await fetch(`${s.console}api/PermissionService/Check`);
   t.equal(get.status, 405);
