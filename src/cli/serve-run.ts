@@ -130,6 +130,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
   const host = config.address.replace(/:\d+$/, '');
   const address = `${host}:${server.port}`;
   log('info', slot === null ? 'serving' : 'worker serving', { address, datastore: redactUrl(config.datastore), tls: !!config.tlsCert, auth: config.testing ? 'testing' : config.insecureNoAuth ? 'off' : 'api-keys', ...(slot === null ? {} : { worker: slot, pid: process.pid }) });
+  let consoleServer: ConsoleServer | null = null;
   // A listener beside the API that cannot start (its port taken, say) stops the server: it exits
   // with the flag named, rather than serving on without what was asked for.
   const beside = async <T>(flag: string, address: string, start: () => Promise<T>): Promise<T> => {
@@ -137,12 +138,11 @@ export async function runServe(config: ServeConfig): Promise<void> {
       return await start();
     } catch (e) {
       await server.shutdown(0).catch(() => {});
-      await Promise.all([ds.close(), redis?.close(), telemetry.shutdown()]).catch(() => {});
+      await Promise.all([ds.close(), redis?.close(), consoleServer?.close(), telemetry.shutdown()]).catch(() => {});
       throw new Error(`${flag} ${address}: ${(e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is in use' : (e as Error).message}`);
     }
   };
   // The console: each process serves it beside its gRPC server (workers share its port as they share the API's).
-  let consoleServer: ConsoleServer | null = null;
   if (config.consoleAddress) {
     const { credentials } = await import('@grpc/grpc-js');
     const { startConsole } = await import('../console/console-server.js');
@@ -156,10 +156,7 @@ export async function runServe(config: ServeConfig): Promise<void> {
   let ops: OpsServer | null = null;
   if (slot === null && config.metricsAddress) {
     const metricsAddress = config.metricsAddress;
-    ops = await beside('--metrics-address', metricsAddress, () => startOpsServer(metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state, jwks: () => server.tokens.jwks() }).catch(async (e: unknown) => {
-      await consoleServer?.close();
-      throw e;
-    }));
+    ops = await beside('--metrics-address', metricsAddress, () => startOpsServer(metricsAddress, { metrics: telemetry.metricsText, readiness: () => server.readiness.state, jwks: () => server.tokens.jwks() }));
     log('info', 'ops endpoint serving', { address: `${config.metricsAddress.replace(/:\d+$/, '')}:${ops.port}`, paths: [...(telemetry.metricsText ? ['/metrics'] : []), '/healthz', '/readyz', '/.well-known/jwks.json'] });
   }
   answerOpsQuestions({ metrics: telemetry.metricsText, readiness: () => server.readiness.state });

@@ -191,14 +191,14 @@ export function serveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJ
   const pgPoolSize = v('pgPoolSize', 10);
   if (pgPoolSize < 1) throw new ConfigError('--pg-pool-size must be at least 1');
   const quantizationMs = v('quantizationMs', DEFAULT_QUANTIZATION_MS);
-  const consoleAddress = v<string | undefined>('consoleAddress', undefined);
-  if (consoleAddress !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(consoleAddress)) {
-    throw new ConfigError(`--console-address must be host:port, got \`${consoleAddress}\``);
-  }
-  const metricsAddress = v<string | undefined>('metricsAddress', undefined);
-  if (metricsAddress !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(metricsAddress)) {
-    throw new ConfigError(`--metrics-address must be host:port, got \`${metricsAddress}\``);
-  }
+  // An HTTP listener's address, when one is asked for: host:port.
+  const listenAddress = (key: 'consoleAddress' | 'metricsAddress', flag: string): string | undefined => {
+    const a = v<string | undefined>(key, undefined);
+    if (a !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw new ConfigError(`${flag} must be host:port, got \`${a}\``);
+    return a;
+  };
+  const consoleAddress = listenAddress('consoleAddress', '--console-address');
+  const metricsAddress = listenAddress('metricsAddress', '--metrics-address');
   const otlpEndpoint = v<string | undefined>('otlpEndpoint', undefined);
   if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint)) throw new ConfigError(`--otlp-endpoint must be an http:// or https:// URL, got \`${otlpEndpoint}\``);
   try {

@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../config/package-root.js';
 
 /**
  * Builds the web console into `dist/console`: the browser code (src/console/web, type-checked by
@@ -33,14 +34,7 @@ export async function buildConsole(root: string): Promise<string> {
   return out;
 }
 
-function packageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'src', 'console', 'web', 'main.ts'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`src/console/web not found above ${from}`);
-  }
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const out = await buildConsole(packageRoot(dirname(fileURLToPath(import.meta.url))));
+  const out = await buildConsole(packageRoot());
   process.stdout.write(`wrote ${out}\n`);
 }

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join } from 'node:path';
 import { status, type ChannelCredentials } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { packageRoot } from '../config/package-root.js';
 import { gatewayError, GrpcGateway, requestError, type GatewayError } from './gateway.js';
 
 /** The largest request body the gateway reads (the API's own limits apply behind it). */
@@ -31,13 +31,10 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-/** Where the built console is (`dist/console`, made by `npm run build`), found from here; null when it was not built. */
-export function consoleAssetsDir(from = dirname(fileURLToPath(import.meta.url))): string | null {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'dist', 'console');
-    if (existsSync(join(candidate, 'index.html'))) return candidate;
-    if (dirname(dir) === dir) return null;
-  }
+/** Where the built console is (`dist/console`, made by `npm run build`); null when it was not built. */
+export function consoleAssetsDir(): string | null {
+  const dir = join(packageRoot(), 'dist', 'console');
+  return existsSync(join(dir, 'index.html')) ? dir : null;
 }
 
 /** A running console. */

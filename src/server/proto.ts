@@ -1,20 +1,11 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { packageRoot } from '../config/package-root.js';
 
-/** Where the .proto files are: `proto/` at the package root, found from here (src/ or dist/src/). */
-export const PROTO_ROOT = findProtoRoot(dirname(fileURLToPath(import.meta.url)));
-
-function findProtoRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'proto');
-    if (existsSync(join(candidate, 'warden', 'v1', 'core.proto'))) return candidate;
-    if (dirname(dir) === dir) throw new Error(`proto/warden/v1 not found above ${from}`);
-  }
-}
+/** Where the .proto files are: `proto/` at the package root. */
+export const PROTO_ROOT = join(packageRoot(), 'proto');
 
 /** The proto files of the native API. */
 export const PROTO_FILES = [

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../config/package-root.js';
 
 /**
  * A new PGlite database starts from a template: a freshly initialised data directory, dumped
@@ -23,13 +24,9 @@ function pgliteVersion(): string {
   throw new Error(`no package.json above ${entry}`);
 }
 
-/** Where the template for the installed PGlite lives: in the package's dist/ (found from here, in src/ or dist/src/). */
+/** Where the template for the installed PGlite lives: in the package's dist/. */
 export function templatePath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; dirname(dir) !== dir; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dist'))) return join(dir, 'dist', `pglite-template-${pgliteVersion()}.tar.gz`);
-  }
-  throw new Error(`no package root above ${here}`);
+  return join(packageRoot(), 'dist', `pglite-template-${pgliteVersion()}.tar.gz`);
 }
 
 /** The template for the installed PGlite, or null when there is none (or it cannot be told which PGlite is installed). */
