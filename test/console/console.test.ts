@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -10,9 +9,9 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { loadApi, serviceClient } from '../../src/server/proto.js';
 import { createKey } from '../../src/store/access.js';
 import { openDatastore } from '../../src/store/open-datastore.js';
-import { NODE, nodeArgs } from '../helpers/node-process.js';
+import { relMsg } from '../helpers/api-client.js';
 import { freshDatabase } from '../helpers/postgres.js';
-import { WARDEN_BIN } from '../helpers/warden-process.js';
+import { serveProcess } from '../helpers/warden-process.js';
 
 // The console end to end: `warden serve --console-address` on the embedded default and on
 // PostgreSQL, its HTTP/JSON gateway called directly, then every view driven in Debian's Chromium
@@ -70,20 +69,10 @@ async function serve(t: Test, store: 'pglite' | 'postgres'): Promise<Served> {
   } else {
     datastore = `pglite:${join(mkdtempSync(join(tmpdir(), 'warden-console-')), 'data')}`;
   }
-  const child = spawn(NODE, nodeArgs(WARDEN_BIN, 'serve', '--datastore', datastore, '--address', '127.0.0.1:0', '--console-address', '127.0.0.1:0', '--grace-ms', '200', '--workers', '1'), { stdio: ['ignore', 'ignore', 'pipe'] });
-  t.teardown(() => (child.exitCode !== null ? undefined : new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')))));
-  let log = '';
-  const [url, grpc] = await new Promise<[string, string]>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      log += String(d);
-      const m = /"url":"([^"]+)"[^\n]*"msg":"console serving"/.exec(log);
-      const a = /"address":"([^"]+)"[^\n]*"msg":"serving"/.exec(log);
-      if (m && a) resolve([m[1]!, a[1]!]);
-    });
-    child.once('exit', (code) => reject(new Error(`warden serve exited with ${code}: ${log}`)));
-  });
+  const served = await serveProcess(t, ['--datastore', datastore, '--address', '127.0.0.1:0', '--console-address', '127.0.0.1:0', '--grace-ms', '200', '--workers', '1'], { until: /"msg":"console serving"/ });
+  const url = /"url":"([^"]+)"[^\n]*"msg":"console serving"/.exec(served.log())![1]!;
   key ??= readFileSync(join(datastore.slice('pglite:'.length), 'first-key'), 'utf8').trim();
-  return { console: url, grpc, key };
+  return { console: url, grpc: served.address, key };
 }
 
 /** A call through the gateway as the browser makes it. */
@@ -99,12 +88,8 @@ async function api(s: Served, method: string, body: unknown, key: string | null 
   return { status: res.status, json, text };
 }
 
-const rel = (resource: string, relation: string, subject: string, caveat?: { caveat_name: string; context: Record<string, unknown> }) => {
-  const [rt, rid] = resource.split(':');
-  const [s, srel] = subject.split('#');
-  const [st, sid] = s!.split(':');
-  return { operation: 'OPERATION_TOUCH', relationship: { resource: { object_type: rt, object_id: rid }, relation, subject: { object: { object_type: st, object_id: sid }, optional_relation: srel ?? '' }, ...(caveat ? { optional_caveat: caveat } : {}) } };
-};
+/** A touch of the relationship `text` (`document:q3#viewer@user:alice`), with a caveat if given. */
+const rel = (text: string, caveat?: { caveat_name: string; context: Record<string, unknown> }) => ({ operation: 'OPERATION_TOUCH', relationship: { ...relMsg(text), ...(caveat ? { optional_caveat: caveat } : {}) } });
 
 t.test('the console gateway: the API over HTTP/JSON, with the caller key and clear errors', async (t) => {
   const s = await serve(t, 'pglite');
@@ -118,7 +103,7 @@ t.test('the console gateway: the API over HTTP/JSON, with the caller key and cle
   const written = await api(s, 'SchemaService/WriteSchema', { schema: SCHEMA });
   t.equal(written.status, 200, written.text);
   t.match(written.json, { written_at: { token: /\S/ } });
-  const w = await api(s, 'RelationshipService/Write', { updates: [rel('document:q3', 'viewer', 'user:alice'), rel('document:q4', 'viewer', 'user:bob', { caveat_name: 'on_day', context: {} }), rel('document:q5', 'viewer', 'user:bob', { caveat_name: 'on_day', context: { day: 'mon' } })] });
+  const w = await api(s, 'RelationshipService/Write', { updates: [rel('document:q3#viewer@user:alice'), rel('document:q4#viewer@user:bob', { caveat_name: 'on_day', context: {} }), rel('document:q5#viewer@user:bob', { caveat_name: 'on_day', context: { day: 'mon' } })] });
   t.equal(w.status, 200, w.text);
   const check = await api(s, 'PermissionService/Check', { consistency: { at_least_as_fresh: w.json.written_at }, resource: { object_type: 'document', object_id: 'q3' }, permission: 'view', subject: { object: { object_type: 'user', object_id: 'alice' } }, explain: true });
   t.equal(check.json.permissionship, 'PERMISSIONSHIP_HAS_PERMISSION');
@@ -146,12 +131,12 @@ t.test('the console gateway: the API over HTTP/JSON, with the caller key and cle
     ['PermissionService/Check', 'a number for a string', { ...base, permission: 7 }, 'permission', /expected a string/],
     ['RelationshipService/Read', 'a limit as words', { filter: { resource_type: 'document' }, limit: 'ten' }, 'limit', /expected a whole number/],
     ['RelationshipService/Write', 'updates not a list', { updates: { operation: 'OPERATION_TOUCH' } }, 'updates', /expected a list/],
-    ['RelationshipService/Write', 'a bad expiry', { updates: [{ operation: 'OPERATION_TOUCH', relationship: { ...rel('document:q7', 'viewer', 'user:x').relationship, optional_expires_at: 'soon' } }] }, 'updates[0].relationship.optional_expires_at', /RFC 3339/],
+    ['RelationshipService/Write', 'a bad expiry', { updates: [{ operation: 'OPERATION_TOUCH', relationship: { ...rel('document:q7#viewer@user:x').relationship, optional_expires_at: 'soon' } }] }, 'updates[0].relationship.optional_expires_at', /RFC 3339/],
   ];
   for (const [method, what, body, field, message] of shapes) {
     t.match(await api(s, method, body), { status: 400, json: { error: { status: 'INVALID_ARGUMENT', field, message } } }, `${what}: 400 naming ${field}`);
   }
-  const expiring = await api(s, 'RelationshipService/Write', { updates: [{ operation: 'OPERATION_TOUCH', relationship: { ...rel('document:q7', 'viewer', 'user:x').relationship, optional_expires_at: '2099-01-01T00:00:00Z' } }] });
+  const expiring = await api(s, 'RelationshipService/Write', { updates: [{ operation: 'OPERATION_TOUCH', relationship: { ...rel('document:q7#viewer@user:x').relationship, optional_expires_at: '2099-01-01T00:00:00Z' } }] });
   // The time reaches the API as a Timestamp: the schema (no `use expiration`) is what refuses it.
   t.match(expiring, { status: 400, json: { error: { status: 'FAILED_PRECONDITION', message: /with no caveat and an expiration is not allowed/ } } }, 'an RFC 3339 expiry reaches the API as a time');
   t.match(await api(s, 'SchemaService/ValidateSchema', { schema: 'x'.repeat(2 * 1024 * 1024) }), { status: 413, json: { error: { field: 'body' } } }, 'a body over the limit');
@@ -166,7 +151,7 @@ t.test('the console gateway: the API over HTTP/JSON, with the caller key and cle
   md.set('authorization', `Bearer ${s.key}`);
   const reader = await new Promise<{ secret: string }>((resolve, reject) => keys['CreateKey']!.call(keys, { tenant: 'default', scopes: ['read', 'check'] }, md, (e: Error | null, r: { secret: string }) => (e ? reject(e) : resolve(r))));
   t.equal((await api(s, 'RelationshipService/Read', { consistency: { fully_consistent: true }, filter: { resource_type: 'document' } }, reader.secret)).status, 200, 'a read-only key reads');
-  t.match(await api(s, 'RelationshipService/Write', { updates: [rel('document:q6', 'viewer', 'user:eve')] }, reader.secret), { status: 403, json: { error: { status: 'PERMISSION_DENIED' } } }, 'and may not write');
+  t.match(await api(s, 'RelationshipService/Write', { updates: [rel('document:q6#viewer@user:eve')] }, reader.secret), { status: 403, json: { error: { status: 'PERMISSION_DENIED' } } }, 'and may not write');
   t.match(await api(s, 'SchemaService/WriteSchema', { schema: SCHEMA }, reader.secret), { status: 403 }, 'nor write the schema');
   const after = await api(s, 'SchemaService/ReadSchema', { consistency: { fully_consistent: true } });
   t.equal(after.json.schema.includes('definition document'), true, 'the server serves on');
@@ -190,8 +175,8 @@ t.test('the console in Chromium: every view, a check with its path, a schema err
 async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', screenshots: boolean): Promise<void> {
   const s = await serve(t, store);
   await api(s, 'SchemaService/WriteSchema', { schema: SCHEMA });
-  const updates = [rel('group:eng', 'member', 'user:alice'), rel('folder:plans', 'viewer', 'group:eng#member'), rel('document:q3', 'parent', 'folder:plans'), rel('document:q3', 'banned', 'user:mallory')];
-  for (let i = 0; i < 30; i++) updates.push(rel(`document:d${String(i).padStart(2, '0')}`, 'viewer', `user:u${i}`));
+  const updates = [rel('group:eng#member@user:alice'), rel('folder:plans#viewer@group:eng#member'), rel('document:q3#parent@folder:plans'), rel('document:q3#banned@user:mallory')];
+  for (let i = 0; i < 30; i++) updates.push(rel(`document:d${String(i).padStart(2, '0')}#viewer@user:u${i}`));
   const seeded = await api(s, 'RelationshipService/Write', { updates });
   t.equal(seeded.status, 200, seeded.text);
 
@@ -281,7 +266,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.getByText('Deleted document:q3#viewer@user:carol.').waitFor();
   await page.getByLabel('Relationship', { exact: true }).fill('document:q3#viewer@nobody');
   await page.getByRole('button', { name: 'Add' }).click();
-  t.match(await page.getByRole('alert').first().textContent(), /relationship: .*is not a subject/, 'bad input names the field');
+  t.match(await page.getByRole('alert').first().textContent(), /^relationship: expected `type:id`, found `nobody` in `document:q3#viewer@nobody`$/, 'bad input names the field');
 
   // Check: the answer, its path drawn on the model, the explanation tree; then Expand.
   await page.getByRole('link', { name: 'Check' }).click();
@@ -339,7 +324,7 @@ async function drive(t: Test, browser: Browser, store: 'pglite' | 'postgres', sc
   await page.getByRole('link', { name: 'Watch' }).click();
   await page.getByRole('button', { name: 'Start watching' }).click();
   await page.getByText('Watching for changes…').waitFor();
-  await api(s, 'RelationshipService/Write', { updates: [rel('document:q9', 'viewer', 'user:dave')] });
+  await api(s, 'RelationshipService/Write', { updates: [rel('document:q9#viewer@user:dave')] });
   await page.getByText('document:q9#viewer@user:dave').waitFor();
   await shot('watch');
   await accessible('watch');

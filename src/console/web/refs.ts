@@ -1,3 +1,7 @@
+import { invalidArgument } from '../../errors/error-code.js';
+import { ELLIPSIS, type SubjectRef } from '../../model/relationship.js';
+import { parseObject, parseRelationship, parseSubject } from '../../model/relationship-syntax.js';
+
 /** Messages as the API's JSON gives them (snake case, as in the .proto). */
 export interface ObjectMsg {
   object_type: string;
@@ -15,42 +19,31 @@ export interface RelationshipMsg {
   optional_expires_at?: string | null;
 }
 
-/** Thrown for text that is not what a field wants; names the field. */
-export class InputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
+/** `type:id` as an ObjectReference (the CLI's syntax; a bad one is INVALID_ARGUMENT naming the field). */
+export function objectRef(text: string, field: string): ObjectMsg {
+  const o = parseObject(text.trim(), field);
+  return { object_type: o.type, object_id: o.id };
 }
 
-const OBJECT = /^([a-z][a-z0-9_/]*):([^#@\s]+)$/;
-const SUBJECT = /^([a-z][a-z0-9_/]*):([^#@\s]+)(?:#([a-z][a-z0-9_]*))?$/;
-
-/** `type:id` as an ObjectReference. */
-export function objectRef(text: string, field: string): ObjectMsg {
-  const m = OBJECT.exec(text.trim());
-  if (!m) throw new InputError(field, `\`${text}\` is not an object: type:id (e.g. document:q3)`);
-  return { object_type: m[1]!, object_id: m[2]! };
+function subjectMessage(s: SubjectRef): SubjectMsg {
+  return { object: { object_type: s.type, object_id: s.id }, optional_relation: s.relation === ELLIPSIS ? '' : s.relation };
 }
 
 /** `type:id[#relation]` as a SubjectReference. */
 export function subjectRef(text: string, field: string): SubjectMsg {
-  const m = SUBJECT.exec(text.trim());
-  if (!m) throw new InputError(field, `\`${text}\` is not a subject: type:id or type:id#relation (e.g. user:alice)`);
-  return { object: { object_type: m[1]!, object_id: m[2]! }, optional_relation: m[3] ?? '' };
+  return subjectMessage(parseSubject(text.trim(), field));
 }
 
-/** `resource#relation@subject` as a Relationship. */
+/** `resource#relation@subject[caveat:{context}][expiration:time]` as a Relationship, as the gateway takes it. */
 export function relationshipRef(text: string, field: string): RelationshipMsg {
-  const s = text.trim();
-  const at = s.indexOf('@');
-  const hash = at < 0 ? -1 : s.lastIndexOf('#', at);
-  if (at < 0 || hash < 0) throw new InputError(field, `\`${text}\` is not a relationship: type:id#relation@type:id (e.g. document:q3#viewer@user:alice)`);
-  const relation = s.slice(hash + 1, at);
-  if (!/^[a-z][a-z0-9_]*$/.test(relation)) throw new InputError(field, `\`${relation}\` is not a relation name`);
-  return { resource: objectRef(s.slice(0, hash), field), relation, subject: subjectRef(s.slice(at + 1), field) };
+  const r = parseRelationship(text, field);
+  return {
+    resource: { object_type: r.resource.type, object_id: r.resource.id },
+    relation: r.relation,
+    subject: subjectMessage(r.subject),
+    ...(r.caveat ? { optional_caveat: { caveat_name: r.caveat.name, context: r.caveat.context } } : {}),
+    ...(r.expiresAt ? { optional_expires_at: r.expiresAt.toISOString() } : {}),
+  };
 }
 
 /** A JSON object typed into a text area (empty: none). */
@@ -60,9 +53,9 @@ export function jsonObject(text: string, field: string): Record<string, unknown>
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new InputError(field, `not JSON: ${(e as Error).message}`);
+    throw invalidArgument(field, `not JSON: ${(e as Error).message}`);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InputError(field, 'must be a JSON object, e.g. {"day": "tue"}');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(field, 'must be a JSON object, e.g. {"day": "tue"}');
   return v as Record<string, unknown>;
 }
 

@@ -119,17 +119,16 @@ export const schemaView: View = {
     );
     // The label's input is the textarea inside the editor (field() wrapped it: put it back).
     editor.append(text);
-    void (async () => {
-      try {
-        const r = await call<{ schema: string; version: string }>('SchemaService', 'ReadSchema', { consistency: ctx.consistency() }, ctx.signal);
-        stored = r.schema;
-      } catch (e) {
-        const err = e as { status?: string; message?: string };
-        // No schema yet: start from an empty one.
-        if (!(err.status === 'FAILED_PRECONDITION' && /no schema/.test(err.message ?? ''))) replace(result, h('span', { class: 'error', role: 'alert' }, errorText(e)));
-      }
-      text.value = stored;
-      text.dispatchEvent(new Event('input'));
-    })();
+    ctx.schema().then(
+      (schema) => {
+        stored = schema;
+        text.value = stored;
+        text.dispatchEvent(new Event('input'));
+      },
+      (e: unknown) => {
+        replace(result, h('span', { class: 'error', role: 'alert' }, errorText(e)));
+        text.dispatchEvent(new Event('input'));
+      },
+    );
   },
 };
